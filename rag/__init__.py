@@ -1,0 +1,33 @@
+"""A cited, bilingual course-notes tutor.
+
+    from rag import ask, search
+    answer = ask("CPU와 GPU의 차이점은 무엇인가요?")
+    print(answer.text, [c.section for c in answer.citations])
+"""
+from __future__ import annotations
+
+from .types import Answer, Citation, Hit
+
+__all__ = ["ask", "search", "Answer", "Citation", "Hit", "Engine"]
+
+
+def ask(question: str, history=None, stream: bool = False, generator: str | None = None):
+    """Answer a question from the course notes (builds the index on first use)."""
+    from .engine import default_engine
+
+    return default_engine().ask(question, history=history, stream=stream, generator=generator)
+
+
+def search(question: str, k: int = 5) -> list[Hit]:
+    """The k best sections for a question, best first."""
+    from .engine import default_engine
+
+    return default_engine().search(question, k=k)
+
+
+def __getattr__(name):
+    if name == "Engine":
+        from .engine import Engine
+
+        return Engine
+    raise AttributeError(name)

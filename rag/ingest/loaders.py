@@ -1,0 +1,106 @@
+"""Read course notes from files and folders into sections.
+
+One bad file never stops the others: it is reported as a warning naming the file (and line), and the
+rest are still indexed. Only when nothing at all can be read is it an error.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import NotesError
+from ..types import Section
+from .sections import ParseWarning, parse_sections
+
+NOTE_SUFFIXES = (".md", ".markdown", ".txt")
+MAX_FILE_BYTES = 5 * 1024 * 1024   # course notes are kilobytes; megabytes means a wrong file
+_LANG_SUFFIX = re.compile(r"\.(ko|en)$")
+
+
+@dataclass
+class LoadedNotes:
+    sections: list[Section] = field(default_factory=list)
+    warnings: list[ParseWarning] = field(default_factory=list)
+    files: list[tuple[str, str]] = field(default_factory=list)   # (path, sha256) of every file read
+
+    @property
+    def content_hash(self) -> str:
+        digest = hashlib.sha256()
+        for path, sha in sorted(self.files):
+            digest.update(f"{Path(path).name}\0{sha}\n".encode())
+        return digest.hexdigest()
+
+
+def find_note_files(paths) -> list[Path]:
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*")
+                                if p.is_file() and p.suffix.lower() in NOTE_SUFFIXES
+                                and p.name.lower() != "readme.md" and not p.name.startswith(".")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise NotesError(f"Notes path {path} does not exist. Give a notes file or folder (rag index PATH).")
+    return files
+
+
+def guess_language(text: str) -> str:
+    hangul = sum(1 for ch in text if "\uac00" <= ch <= "\ud7a3")
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    return "ko" if hangul * 3 >= latin else "en"
+
+
+def _doc_and_language(path: Path) -> tuple[str, str | None]:
+    stem = path.stem
+    match = _LANG_SUFFIX.search(stem)
+    language = match.group(1) if match else None
+    stem = _LANG_SUFFIX.sub("", stem)
+    # notes.ko.md inside a course folder: the folder names the course
+    doc = path.parent.name if stem in ("notes", "index", "README") else stem
+    return doc, language
+
+
+def read_text_file(path: Path) -> tuple[str, str]:
+    """Return (text, sha256) or raise NotesError naming the file."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise NotesError(f"{path}: {size / 1e6:.1f} MB is too large for course notes "
+                             f"(limit {MAX_FILE_BYTES // (1024 * 1024)} MB); split it or remove it.")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise NotesError(f"{path}: cannot read it ({exc.strerror}).") from exc
+    if b"\x00" in data[:8192]:
+        raise NotesError(f"{path}: looks like a binary file, not text notes; remove it from the notes folder.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise NotesError(f"{path}:{line}: not UTF-8 text (byte {exc.start}); "
+                         "save it as UTF-8 (e.g. iconv -f cp949 -t utf-8).") from exc
+    return text, hashlib.sha256(data).hexdigest()
+
+
+def load_notes(paths) -> LoadedNotes:
+    result = LoadedNotes()
+    for path in find_note_files(paths):
+        try:
+            text, sha = read_text_file(path)
+        except NotesError as exc:
+            result.warnings.append(ParseWarning(str(path), 0, str(exc).removeprefix(f"{path}: ")))
+            continue
+        doc, language = _doc_and_language(path)
+        parsed = parse_sections(text, str(path), doc=doc, language=language or guess_language(text))
+        result.files.append((str(path), sha))
+        result.warnings.extend(parsed.warnings)
+        if not parsed.sections:
+            result.warnings.append(ParseWarning(str(path), 0, "no numbered sections found "
+                                                "(headings like '4.5 Title' or '### 4.5 Title'); file skipped"))
+        result.sections.extend(parsed.sections)
+    if not result.sections:
+        detail = "; ".join(str(w) for w in result.warnings) or "no notes files found"
+        raise NotesError(f"No course sections could be read from {', '.join(map(str, paths))}: {detail}")
+    return result

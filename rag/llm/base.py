@@ -1,0 +1,91 @@
+"""The generator interface and the registry of backends, chosen by name.
+
+A backend turns a ``GenerationRequest`` into a stream of text pieces. LLM backends read
+``request.messages`` (the rendered prompt); the extractive backend reads ``request.hits``.
+Vendor libraries are imported inside each backend, so a missing optional dependency fails only when
+that backend is chosen, with the install command in the message.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from ..errors import ConfigError
+from ..types import Hit, Section
+
+
+@dataclass
+class GenerationRequest:
+    question: str
+    language: str                                  # "ko" or "en": the language to answer in
+    hits: list[Hit] = field(default_factory=list)  # retrieved sections, best first
+    messages: list[dict] = field(default_factory=list)  # [{"role": ..., "content": ...}]
+    max_new_tokens: int = 256
+    sections: list[Section] = field(default_factory=list)  # each hit's section, in the answer language if present
+    query_tokens: tuple[str, ...] = ()                     # keyword tokens (glossary-expanded) of the question
+
+
+class Generator(ABC):
+    """One abstract method; everything else is shared."""
+
+    #: registry name ("extractive", "transformers", ...)
+    name: str = ""
+    #: True for backends that read ``messages`` (an LLM); False for the extractive one
+    uses_llm: bool = True
+
+    @property
+    def label(self) -> str:
+        """What ``Answer.generator`` shows: backend and model."""
+        return self.name
+
+    @abstractmethod
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        """Yield the answer text piece by piece. Raise GenerationError on failure."""
+
+    def complete(self, request: GenerationRequest) -> str:
+        return "".join(self.stream(request))
+
+    def count_tokens(self, text: str) -> int:
+        """Rough token count used to fit the context budget; backends with a tokenizer override it."""
+        return max(1, len(text) // 3)
+
+
+_REGISTRY: dict[str, Callable[..., Generator]] = {}
+
+
+def register(name: str):
+    """Class decorator: make a backend available by name (built-ins and test fakes alike)."""
+
+    def wrap(factory):
+        _REGISTRY[name] = factory
+        return factory
+
+    return wrap
+
+
+def known_generators() -> list[str]:
+    _load_builtins()
+    return sorted(_REGISTRY)
+
+
+def create_generator(name: str, settings) -> Generator:
+    _load_builtins()
+    try:
+        factory = _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(
+            f"Unknown generator {name!r}. Known generators: auto, {', '.join(sorted(_REGISTRY))}."
+        ) from None
+    return factory(settings)
+
+
+def _load_builtins() -> None:
+    # Importing the modules registers them; their heavy imports happen only when constructed.
+    from . import extractive  # noqa: F401
+    for module in ("transformers_backend", "openai_backend", "llamacpp_backend"):
+        try:
+            __import__(f"{__package__}.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{module}":
+                raise

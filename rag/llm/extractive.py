@@ -1,0 +1,86 @@
+"""The no-model answerer: the most relevant lines and table rows of the top sections, cited.
+
+It runs anywhere, instantly, and never says anything the notes don't: the floor under every LLM backend
+and what they fall back to when they fail.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+from ..text.tokenize import tokenize
+from ..types import Section
+from .base import GenerationRequest, Generator, register
+
+MAX_UNITS = 5
+_LEAD = {"ko": "노트의 관련 내용입니다:", "en": "Here is what the notes say:"}
+
+
+@dataclass
+class Unit:
+    section: Section
+    text: str
+    score: float
+    order: int
+
+
+def section_units(section: Section) -> list[str]:
+    """Lines of a section as answer units; a table row becomes "header: cell; header: cell"."""
+    units, header = [], None
+    for line in section.text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("|"):
+            cells = [c.strip() for c in stripped.strip("|").split("|")]
+            if all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
+                continue
+            if header is None:
+                header = cells
+                continue
+            pairs = [f"{h}: {c}" if h else c for h, c in zip(header, cells) if c]
+            units.append("; ".join(pairs))
+            continue
+        header = None
+        units.append(re.sub(r"^[-*:]\s*|^\d+\)\s*", "", stripped))
+    return [u for u in units if u]
+
+
+def select_units(request: GenerationRequest, max_units: int = MAX_UNITS) -> list[Unit]:
+    wanted = set(request.query_tokens)
+    scored: list[Unit] = []
+    for rank, section in enumerate(request.sections[:3]):
+        title_tokens = set(tokenize(section.title))
+        for order, text in enumerate(section_units(section)):
+            overlap = len(wanted & set(tokenize(text)))
+            # earlier sections rank higher; a unit in a section whose title matches the question is likely on topic
+            score = overlap + (0.5 if wanted & title_tokens else 0.0) - 0.3 * rank
+            scored.append(Unit(section, text, score, order))
+    if not scored:
+        return []
+    best = max(u.score for u in scored)
+    if best <= 0:   # nothing overlaps (e.g. a paraphrase): the top section's first lines
+        chosen = [u for u in scored if u.section is request.sections[0]][:3]
+    else:
+        chosen = sorted((u for u in scored if u.score >= max(0.5, best * 0.5)), key=lambda u: -u.score)[:max_units]
+    section_order = {id(s): i for i, s in enumerate(request.sections)}
+    return sorted(chosen, key=lambda u: (section_order[id(u.section)], u.order))
+
+
+def compose(units: list[Unit], language: str) -> str:
+    lines = [_LEAD.get(language, _LEAD["en"])]
+    lines += [f"- {u.text} [{u.section.section}]" for u in units]
+    return "\n".join(lines)
+
+
+@register("extractive")
+class ExtractiveGenerator(Generator):
+    name = "extractive"
+    uses_llm = False
+
+    def __init__(self, settings=None):
+        self.settings = settings
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        yield compose(select_units(request), request.language)

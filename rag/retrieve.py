@@ -1,0 +1,109 @@
+"""Question -> ranked sections: a keyword leg and a dense leg, fused by reciprocal rank, one hit per section.
+
+Both languages of a section (the Korean notes and the English companion) share its number, so a hit in
+either counts for the section. No prompt text here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .index.dense import DenseIndex
+from .index.keyword import BM25Index
+from .text.glossary import Glossary
+from .text.tokenize import tokenize
+from .types import Chunk, Hit
+
+LEGS = ("dense", "keyword")
+
+
+@dataclass
+class Retrieval:
+    hits: list[Hit]
+    query_tokens: tuple[str, ...]
+    expanded_tokens: tuple[str, ...]
+    features: dict = field(default_factory=dict)   # evidence for the refusal decision
+
+
+class Retriever:
+    def __init__(self, chunks: list[Chunk], chunk_tokens: list[tuple[str, ...]], dense: DenseIndex,
+                 embedder, glossary: Glossary, settings):
+        self.chunks = chunks
+        self.keyword = BM25Index(chunk_tokens)
+        self.dense = dense
+        self.embedder = embedder
+        self.glossary = glossary
+        self.settings = settings
+
+    def retrieve(self, question: str, k: int | None = None, legs=None, glossary: bool | None = None) -> Retrieval:
+        k = k or self.settings.top_k
+        legs = tuple(legs or LEGS)
+        use_glossary = self.settings.glossary if glossary is None else glossary
+        query_tokens = tokenize(question)
+        expanded = self.glossary.expand(query_tokens) if use_glossary else query_tokens
+        ranked_legs: dict[str, list[tuple[int, float]]] = {}
+        features: dict = {}
+        if "keyword" in legs:
+            ranked_legs["keyword"] = self.keyword.search(expanded, self.settings.candidates)
+            best = ranked_legs["keyword"][0][1] if ranked_legs["keyword"] else 0.0
+            features["keyword_norm"] = best / (self.keyword.max_possible(expanded) or 1.0)
+        if "dense" in legs:
+            vector = self.embedder.embed_queries([question])[0]
+            ranked_legs["dense"] = self.dense.search(vector, self.settings.candidates)
+            features.update(_dense_features(self.dense.all_scores(vector)))
+        hits = self._fuse(ranked_legs)[:k]
+        features["coverage"] = _coverage(query_tokens, hits[:3], self.chunks_tokens_of)
+        return Retrieval(hits, query_tokens, expanded, features)
+
+    def search(self, question: str, k: int | None = None, legs=None, glossary: bool | None = None) -> list[Hit]:
+        return self.retrieve(question, k, legs, glossary).hits
+
+    def chunks_tokens_of(self, chunk_index: int) -> tuple[str, ...]:
+        return self.keyword.docs_tokens[chunk_index]
+
+    def _fuse(self, ranked_legs: dict[str, list[tuple[int, float]]]) -> list[Hit]:
+        hits: dict[tuple[str, str], Hit] = {}
+        for leg, ranked in ranked_legs.items():
+            section_rank = 0
+            seen: set[tuple[str, str]] = set()
+            for chunk_index, score in ranked:
+                chunk = self.chunks[chunk_index]
+                key = chunk.section_key
+                hit = hits.setdefault(key, Hit(chunk.doc, chunk.section, chunk.title, 0.0))
+                if chunk not in hit.chunks:
+                    hit.chunks.append(chunk)
+                    hit.chunk_ids.append(chunk_index)
+                if key in seen:
+                    continue
+                seen.add(key)
+                section_rank += 1
+                hit.leg_ranks[leg] = section_rank
+                hit.leg_scores[leg] = score
+                hit.score += 1.0 / (self.settings.rrf_k + section_rank)
+        ranked_hits = sorted(hits.values(), key=lambda h: (-h.score, min(h.leg_ranks.values())))
+        for rank, hit in enumerate(ranked_hits, start=1):
+            hit.rank = rank
+        return ranked_hits
+
+
+def _dense_features(cosines: np.ndarray) -> dict:
+    # e5 cosines are squeezed into 0.7-0.9, so a fixed cosine says little; how far the best chunk stands
+    # above the rest of the notes for this very question says more.
+    if cosines.size == 0:
+        return {"dense_top": 0.0, "dense_z": 0.0}
+    top = float(cosines.max())
+    std = float(cosines.std()) or 1e-6
+    return {"dense_top": top, "dense_z": (top - float(cosines.mean())) / std}
+
+
+def _coverage(query_tokens, hits: list[Hit], tokens_of) -> float:
+    """Share of the question's keyword tokens found in the top sections (either language)."""
+    if not query_tokens:
+        return 0.0
+    found = set()
+    for hit in hits:
+        for chunk_index in hit.chunk_ids:
+            found.update(tokens_of(chunk_index))
+    wanted = set(query_tokens)
+    return len(wanted & found) / len(wanted)

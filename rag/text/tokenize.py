@@ -1,0 +1,116 @@
+"""Keyword tokens for BM25: Kiwi morphemes for Korean, lower-cased word tokens for Latin script.
+
+Korean attaches particles and endings to words ("GPU의", "차이점은"); a tokenizer that does not split them
+finds almost nothing, so Korean goes through Kiwi and only content morphemes are kept. Kiwi sometimes keeps
+a particle on an unknown loanword ("오케스트레이션과"): a second token without the particle is added.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+
+_KEEP_TAGS = ("NNG", "NNP", "NR", "NP", "SL", "SN", "SH", "XR", "VV", "VA", "MAG", "W_")
+_LATIN_WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*")
+_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+_PARTICLES = ("으로", "에서", "이란", "과", "와", "은", "는", "이", "가", "을", "를", "의", "에", "로", "란", "도")
+_EN_STOP = frozenset(
+    "a an the of to in on for and or is are was were be been what which who how why when where does do did "
+    "can could should would will its it this that these those with by from as at about me tell explain "
+    "please give list name describe main key".split()
+)
+_KO_STOP = frozenset("무엇 뭐 어떻 어떤 것 수 있 하 되 이 그 저 설명 알려주 말 주".split())
+
+_kiwi = None
+_kiwi_lock = threading.Lock()
+
+
+def _get_kiwi():
+    global _kiwi
+    with _kiwi_lock:
+        if _kiwi is None:
+            from kiwipiepy import Kiwi
+
+            _kiwi = Kiwi()
+            _kiwi.tokenize("준비")   # the first call loads the language model; pay it here, once
+        return _kiwi
+
+
+def warm_up() -> None:
+    """Load Kiwi now (e.g. in a background thread at start-up) instead of on the first question."""
+    _get_kiwi()
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width letters, compatibility jamo) and no control characters or lone surrogates."""
+    text = text.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(text) else text
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def stem_en(word: str) -> str:
+    # A light plural/possessive stemmer: "stages" ~ "stage", "GPUs" ~ "gpu"; no dictionary needed.
+    if word.endswith("'s"):
+        word = word[:-2]
+    if len(word) > 3 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "is")):
+        # "status" keeps its s, "GPUs"/"CPUs" (short acronym plurals) lose it
+        if not word.endswith("us") or len(word) <= 4:
+            return word[:-1]
+    return word
+
+
+def _latin_tokens(text: str) -> list[str]:
+    return [stem_en(w) for w in _LATIN_WORD.findall(text.lower()) if w not in _EN_STOP]
+
+
+@lru_cache(maxsize=4096)
+def tokenize(text: str) -> tuple[str, ...]:
+    text = normalise(text)
+    if not _HANGUL_RUN.search(text):
+        return tuple(_latin_tokens(text))
+    tokens: list[str] = []
+    for token in _get_kiwi().tokenize(text):
+        if not token.tag.startswith(_KEEP_TAGS):
+            continue
+        if token.tag == "SL" or token.tag.startswith("W_") or token.tag == "SN":
+            tokens.extend(_latin_tokens(token.form))
+            continue
+        form = token.form
+        if form in _KO_STOP:
+            continue
+        tokens.append(form)
+        stripped = _strip_particle(form)
+        if stripped != form:
+            tokens.append(stripped)
+    return tuple(tokens)
+
+
+def _strip_particle(form: str) -> str:
+    for particle in _PARTICLES:
+        if form.endswith(particle) and len(form) - len(particle) >= 2:
+            return form[: -len(particle)]
+    return form
+
+
+def register_words(words) -> list[str]:
+    """Teach Kiwi whole loanwords it would otherwise split differently by context ("오케스트레이션" alone
+    -> 오케스트/레이/션, but "오케스트레이션과" -> one token). Only words Kiwi cuts into noun pieces with no
+    particle are added; returns those added. The index stores the list so queries see the same tokenizer."""
+    kiwi = _get_kiwi()
+    added = []
+    with _kiwi_lock:
+        for word in words:
+            pieces = kiwi.tokenize(word)
+            if len(pieces) > 1 and all(p.tag.startswith(("NN", "XR")) for p in pieces):
+                kiwi.add_user_word(word, "NNP", 0.0)
+                added.append(word)
+    if added:
+        tokenize.cache_clear()
+    return added

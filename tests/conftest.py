@@ -1,0 +1,61 @@
+"""Shared fixtures: the course notes, a fake embedder and engines built on them in tmp_path."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.config import REPO_ROOT, load_settings
+
+SEED = REPO_ROOT.parent / "shared" / "seed" / "000_1dc2d8eae4d279a7.txt"
+CORPUS = REPO_ROOT / "corpus" / "nvidia-ai-infra-1"
+
+
+class FakeEmbedder:
+    """Deterministic hashed bag of keyword tokens: enough to exercise the dense plumbing in milliseconds."""
+
+    dim = 64
+
+    def __init__(self, model_id: str = "fake/hashed-bow@1"):
+        self.model_id = model_id
+        self.calls = 0
+
+    def _embed(self, texts):
+        from rag.text.tokenize import tokenize
+
+        self.calls += 1
+        out = np.zeros((len(texts), self.dim), dtype="float32")
+        for row, text in enumerate(texts):
+            for token in tokenize(text):
+                out[row, int(hashlib.md5(token.encode()).hexdigest(), 16) % self.dim] += 1.0
+            out[row] /= np.linalg.norm(out[row]) or 1.0
+        return out
+
+    embed_queries = _embed
+    embed_passages = _embed
+
+
+@pytest.fixture
+def fake_embedder():
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def make_engine(tmp_path, fake_embedder):
+    from rag.engine import Engine
+
+    def make(notes=(CORPUS,), auto_index=True, embedder=None, **overrides):
+        settings = load_settings(environ={}, home=tmp_path / "home", notes=list(notes), generator="extractive",
+                                 **overrides)
+        return Engine(settings, auto_index=auto_index, embedder=embedder or fake_embedder)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    if SEED.exists():
+        return SEED.read_text(encoding="utf-8")
+    pytest.skip("the seed file is not beside the checkout")
