@@ -50,6 +50,12 @@ class Settings:
     refusal_threshold: float = 0.35   # evidence below this refuses (tuned on the gold set: evals/)
     device: str = "auto"              # auto | cpu | cuda
 
+    # web chat (python app.py / rag chat)
+    web_host: str = "127.0.0.1"       # loopback only unless asked
+    web_port: int = 7860
+    web_auth: str = ""                # "user:password"; empty = no login
+    web_concurrency: int = 1          # answers computed at once: 1 suits a CPU model
+
     @property
     def resolved_index_dir(self) -> Path:
         return Path(self.index_dir) if self.index_dir else Path(self.home) / "index"
