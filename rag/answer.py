@@ -65,8 +65,10 @@ def evidence_score(features: dict) -> float:
 
     Weights and the threshold were fitted on the gold set with cross-validation (evals/refusal_cv.py).
     """
-    return (0.5 * features.get("coverage", 0.0) + 0.5 * features.get("keyword_norm", 0.0)
-            + 0.1 * (features.get("dense_z", 0.0) - 3.0))
+    # On the gold set the raw top cosine separated covered from uncovered questions best (AUC 0.94), the
+    # share of question words found in the top sections next (0.89); BM25's best score did not (0.33).
+    return (5.0 * (features.get("dense_top", 0.0) - 0.85) + 0.5 * features.get("coverage", 0.0)
+            + 0.1 * features.get("dense_z", 0.0))
 
 
 def section_label(hit: Hit) -> str:
@@ -103,8 +105,9 @@ class Answerer:
         if not hits or evidence_score(retrieval.features) < self.settings.refusal_threshold:
             yield (answer := self._refusal(hits, base))
             return
+        weights = {t: self.retriever.keyword.idf.get(t, 0.0) for t in retrieval.expanded_tokens}
         request = GenerationRequest(standalone, language, hits, [], self.settings.max_new_tokens,
-                                    sections, retrieval.expanded_tokens)
+                                    sections, retrieval.expanded_tokens, weights)
         mark = time.perf_counter()
         text, generator_label, fallback_notice = yield from self._generate(request)
         timings["generate"] = _ms(mark)

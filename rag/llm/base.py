@@ -24,6 +24,7 @@ class GenerationRequest:
     max_new_tokens: int = 256
     sections: list[Section] = field(default_factory=list)  # each hit's section, in the answer language if present
     query_tokens: tuple[str, ...] = ()                     # keyword tokens (glossary-expanded) of the question
+    token_weights: dict[str, float] = field(default_factory=dict)  # idf of those tokens in the notes
 
 
 class Generator(ABC):

@@ -13,7 +13,7 @@ from ..text.tokenize import tokenize
 from ..types import Section
 from .base import GenerationRequest, Generator, register
 
-MAX_UNITS = 5
+MAX_UNITS = 6
 _LEAD = {"ko": "노트의 관련 내용입니다:", "en": "Here is what the notes say:"}
 
 
@@ -47,23 +47,29 @@ def section_units(section: Section) -> list[str]:
     return [u for u in units if u]
 
 
+def unit_score(unit_tokens: set[str], wanted: set[str], weights: dict[str, float]) -> float:
+    """Rare shared words count more; long units (whole table rows) must earn their length."""
+    overlap = sum(weights.get(t, 1.0) for t in wanted & unit_tokens)
+    return overlap / (1.0 + 0.04 * len(unit_tokens))
+
+
 def select_units(request: GenerationRequest, max_units: int = MAX_UNITS) -> list[Unit]:
     wanted = set(request.query_tokens)
     scored: list[Unit] = []
     for rank, section in enumerate(request.sections[:3]):
-        title_tokens = set(tokenize(section.title))
+        # A section whose title matches the question answers it with all its lines ("benefits of GPU
+        # virtualization" -> every item of 5.3), even lines that repeat none of the question's words.
+        title_score = 0.8 * unit_score(set(tokenize(section.title)), wanted, request.token_weights)
         for order, text in enumerate(section_units(section)):
-            overlap = len(wanted & set(tokenize(text)))
-            # earlier sections rank higher; a unit in a section whose title matches the question is likely on topic
-            score = overlap + (0.5 if wanted & title_tokens else 0.0) - 0.3 * rank
-            scored.append(Unit(section, text, score, order))
+            score = unit_score(set(tokenize(text)), wanted, request.token_weights) + title_score
+            scored.append(Unit(section, text, score - 0.3 * rank if score > 0 else 0.0, order))
     if not scored:
         return []
     best = max(u.score for u in scored)
     if best <= 0:   # nothing overlaps (e.g. a paraphrase): the top section's first lines
         chosen = [u for u in scored if u.section is request.sections[0]][:3]
     else:
-        chosen = sorted((u for u in scored if u.score >= max(0.5, best * 0.5)), key=lambda u: -u.score)[:max_units]
+        chosen = sorted((u for u in scored if u.score >= best * 0.5), key=lambda u: -u.score)[:max_units]
     section_order = {id(s): i for i, s in enumerate(request.sections)}
     return sorted(chosen, key=lambda u: (section_order[id(u.section)], u.order))
 

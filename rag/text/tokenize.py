@@ -66,8 +66,13 @@ def stem_en(word: str) -> str:
     return word
 
 
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten".split())}
+
+
 def _latin_tokens(text: str) -> list[str]:
-    return [stem_en(w) for w in _LATIN_WORD.findall(text.lower()) if w not in _EN_STOP]
+    words = (_NUMBER_WORDS.get(w, w) for w in _LATIN_WORD.findall(text.lower()))
+    return [stem_en(w) for w in words if w not in _EN_STOP]
 
 
 @lru_cache(maxsize=4096)
