@@ -120,3 +120,12 @@ def test_json_output_has_the_documented_keys(make_engine, capsys, monkeypatch):
     out = json.loads(capsys.readouterr().out)
     assert {"question", "answer", "language", "refused", "generator", "citations", "timings"} <= set(out)
     assert {"doc", "section", "title", "quote", "score"} <= set(out["citations"][0])
+
+
+def test_weak_evidence_refuses_in_the_question_language_with_suggestions(make_engine):
+    engine = make_engine(refusal_threshold=1e9)
+    ko = engine.ask("DGX H100의 가격은 얼마인가요?")
+    assert ko.refused and ko.citations == [] and len(ko.suggestions) == 3
+    assert "노트" in ko.text and ko.suggestions[0].section in ko.text
+    en = engine.ask("What does an H100 cost?")
+    assert en.refused and en.text.startswith("The notes don't cover this")
