@@ -93,7 +93,7 @@ def cmd_eval(args) -> int:
 
     engine = Engine(_settings(args), auto_index=True, progress=_progress)
     report = run_eval(args.gold, args.out, engine, generator=args.generator, retrieval_only=args.retrieval_only,
-                      ablation=not args.no_ablation, progress=_progress)
+                      ablation=not args.no_ablation, progress=_progress, baseline=args.baseline or None)
     metrics = report["metrics"]["all"]
     print(json.dumps(metrics, indent=2))
     print(f"Report: {args.out}/report.md")
@@ -136,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generator", help="generator to evaluate (default: settings)")
     p.add_argument("--retrieval-only", action="store_true")
     p.add_argument("--no-ablation", action="store_true", help="skip the retrieval ablation")
+    p.add_argument("--baseline", action="store_true",
+                   help="also run a plain llama-index pipeline (default VectorStoreIndex, top-2) beside ours")
     p.add_argument("--out", default="evals/reports/latest")
     p.set_defaults(func=cmd_eval)
 

@@ -38,6 +38,11 @@ class Embedder:
         self._prompts = ("query", "passage") if {"query", "passage"} <= set(prompts) else (None, None)
 
     @property
+    def model(self):
+        """The underlying sentence-transformers model (shared, e.g. with the llama-index baseline)."""
+        return self._model
+
+    @property
     def model_id(self) -> str:
         return self._model_id
 

@@ -1,0 +1,288 @@
+"""The gold set through a plain llama-index pipeline, scored with the same metrics as ours.
+
+The pipeline is what the llama-index starter does: ``SimpleDirectoryReader`` over the same notes files,
+``VectorStoreIndex.from_documents`` with the default ``SentenceSplitter`` (1024 tokens, 200 overlap),
+``similarity_top_k=2``, the default response synthesiser and prompt. Only the models are ours: the same
+e5 embedder (through ``rag.models.embedder.LlamaIndexEmbedding``) and, when answering, the same
+generator through a small ``CustomLLM`` adapter. ``Settings.llm`` is never left to resolve to OpenAI.
+
+Mapping nodes back to sections (plain nodes carry no section metadata; that is the point of the
+baseline): SimpleDirectoryReader keeps each file's text verbatim and every node records its character
+span in it (``start_char_idx``/``end_char_idx``; when missing, the node text is searched for in the
+file). Each section owns the characters from its heading line to the next section's heading in the same
+file (``Section.source`` and ``Section.line`` from our parser). A node maps to the section it overlaps
+most (ties: the earlier one); nodes of 1024 tokens usually span several sections, so ``context_hit``
+also reports whether any gold section overlaps the retrieved nodes at all.
+
+Answers: a plain pipeline neither cites nor refuses. The sections of the returned source nodes count as
+its citations (what a UI built on it would show as sources), and an answer counts as a refusal when it
+says the context does not contain the answer (``REFUSAL_MARKERS``, a heuristic).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from rag.errors import ConfigError
+
+from . import metrics as m
+from .runner import LANGS, GoldItem, load_gold
+
+TOP_K = 2
+DESCRIPTION = ("llama-index defaults: SimpleDirectoryReader, SentenceSplitter (1024/200 tokens), "
+               "VectorStoreIndex, similarity_top_k=2, same e5 embedder")
+REFUSAL_MARKERS = (
+    "not mentioned", "does not mention", "doesn't mention", "not provided", "does not provide",
+    "doesn't provide", "no information", "not contain", "cannot answer", "can't answer",
+    "unable to answer", "not in the context", "don't know", "do not know",
+    "언급되어 있지 않", "언급되지 않", "정보가 없", "나와 있지 않", "알 수 없", "포함되어 있지 않", "답할 수 없",
+)
+
+
+# --- mapping nodes to sections (pure) --------------------------------------------------------------
+
+def section_spans(text: str, sections: Sequence) -> list[tuple[int, int, str]]:
+    """(start, end, section) character spans of one file's sections, from their heading lines."""
+    line_starts = [0]
+    for line in text.splitlines(keepends=True):
+        line_starts.append(line_starts[-1] + len(line))
+    ordered = sorted(sections, key=lambda s: s.line)
+    spans = []
+    for this, nxt in zip(ordered, [*ordered[1:], None]):
+        start = line_starts[min(this.line - 1, len(line_starts) - 1)]
+        end = line_starts[min(nxt.line - 1, len(line_starts) - 1)] if nxt else len(text)
+        spans.append((start, end, this.section))
+    return spans
+
+
+def overlapping_sections(spans, start: int, end: int) -> list[str]:
+    """Sections overlapping [start, end), most overlap first (ties keep file order)."""
+    overlaps = [(min(end, e) - max(start, s), i, sec) for i, (s, e, sec) in enumerate(spans)]
+    return [sec for size, _, sec in sorted(overlaps, key=lambda t: (-t[0], t[1])) if size > 0]
+
+
+def node_span(node, doc_text: str) -> tuple[int, int] | None:
+    start, end = getattr(node, "start_char_idx", None), getattr(node, "end_char_idx", None)
+    if start is not None and end is not None:
+        return start, end
+    content = node.get_content()
+    found = doc_text.find(content)
+    return (found, found + len(content)) if found >= 0 else None
+
+
+def looks_like_refusal(text: str) -> bool:
+    folded = m.normalize_text(text or "")
+    return not folded or any(marker in folded for marker in REFUSAL_MARKERS)
+
+
+# --- the llama-index side ----------------------------------------------------------------------------
+
+def _llama_index():
+    try:
+        import llama_index.core as core
+    except ImportError as exc:
+        raise ConfigError("The baseline needs llama-index-core: pip install llama-index-core") from exc
+    return core
+
+
+def make_llm(generator, language_of: Callable[[], str], question_of: Callable[[], str]):
+    """A llama-index CustomLLM that sends the prompt llama-index rendered to our Generator."""
+    from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
+    from llama_index.core.llms.callbacks import llm_completion_callback
+    from pydantic import PrivateAttr
+
+    from rag.llm.base import GenerationRequest
+
+    class GeneratorLLM(CustomLLM):
+        context_window: int = 4096
+        num_output: int = 256
+        model_name: str = "rag-generator"
+        _generator: Any = PrivateAttr()
+
+        def __init__(self, gen, **kwargs):
+            super().__init__(**kwargs)
+            self._generator = gen
+
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(context_window=self.context_window, num_output=self.num_output,
+                               model_name=self.model_name)
+
+        def _request(self, prompt: str) -> GenerationRequest:
+            return GenerationRequest(question=question_of(), language=language_of(),
+                                     messages=[{"role": "user", "content": prompt}],
+                                     max_new_tokens=self.num_output)
+
+        @llm_completion_callback()
+        def complete(self, prompt: str, formatted: bool = False, **kwargs) -> CompletionResponse:
+            return CompletionResponse(text=self._generator.complete(self._request(prompt)))
+
+        @llm_completion_callback()
+        def stream_complete(self, prompt: str, formatted: bool = False, **kwargs):
+            text = ""
+            for piece in self._generator.stream(self._request(prompt)):
+                text += piece
+                yield CompletionResponse(text=text, delta=piece)
+
+    return GeneratorLLM(generator, model_name=getattr(generator, "label", "rag-generator"))
+
+
+def build_index(files: Sequence[Path], embed_model, chunk_size: int | None = None):
+    """The default pipeline. ``chunk_size`` None keeps llama-index's default (tests pass a small one)."""
+    core = _llama_index()
+    with contextlib.redirect_stdout(io.StringIO()):  # llama-index prints when the LLM is disabled
+        core.Settings.llm = None
+    core.Settings.embed_model = embed_model
+    documents = core.SimpleDirectoryReader(input_files=[str(f) for f in files]).load_data()
+    transformations = None
+    if chunk_size is not None:
+        from llama_index.core.node_parser import SentenceSplitter
+        transformations = [SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_size // 5)]
+    index = core.VectorStoreIndex.from_documents(documents, transformations=transformations)
+    return index, {str(Path(d.metadata["file_path"]).resolve()): d.text for d in documents}
+
+
+def _spans_by_file(sections, doc_texts: dict) -> dict:
+    by_file: dict[str, list] = {}
+    for s in sections:
+        by_file.setdefault(str(Path(s.source).resolve()), []).append(s)
+    return {path: section_spans(doc_texts[path], secs) for path, secs in by_file.items() if path in doc_texts}
+
+
+def map_nodes(nodes, spans_by_file: dict, doc_texts: dict) -> tuple[list[str], list[str]]:
+    """(primary section per node, every section the nodes overlap) for retrieved nodes, best first."""
+    primary, covered = [], []
+    for scored in nodes:
+        node = getattr(scored, "node", scored)
+        path = str(Path(node.metadata.get("file_path", "")).resolve())
+        span = node_span(node, doc_texts.get(path, ""))
+        overlap = overlapping_sections(spans_by_file.get(path, []), *span) if span else []
+        if overlap:
+            primary.append(overlap[0])
+        covered.extend(overlap)
+    return primary, m.distinct(covered)
+
+
+# --- the run ------------------------------------------------------------------------------------------
+
+def run_baseline(gold_path, sections, embed_model, generator=None, retrieval_only: bool = True,
+                 chunk_size: int | None = None, progress: Callable[[str], None] | None = None) -> dict:
+    """Evaluate the plain pipeline; returns {"description", "metrics": {all, ko, en}, "items", ...}.
+
+    ``sections`` come from our parser (``rag.ingest.loaders.load_notes(settings.notes).sections``);
+    their ``source`` files are what the pipeline reads.
+    """
+    if not retrieval_only and generator is None:
+        raise ConfigError("The baseline needs a generator to answer; pass one or use retrieval only.")
+    gold = load_gold(gold_path)
+    files = sorted({Path(s.source) for s in sections})
+    index, doc_texts = build_index(files, embed_model, chunk_size)
+    spans = _spans_by_file(sections, doc_texts)
+    current: dict = {}
+    engine = None
+    if not retrieval_only:
+        llm = make_llm(generator, lambda: current["lang"], lambda: current["question"])
+        engine = index.as_query_engine(llm=llm, similarity_top_k=TOP_K)
+    retriever = index.as_retriever(similarity_top_k=TOP_K)
+
+    scored, records = [], []
+    for n, item in enumerate(gold, start=1):
+        if progress:
+            progress(f"baseline {n}/{len(gold)} {item.id}")
+        current.update(lang=item.lang, question=item.question)
+        s, record = _run_item(item, retriever, engine, spans, doc_texts)
+        scored.append(s)
+        records.append(record)
+    answerable = [r for r in records if r["answerable"]]
+    return {
+        "description": DESCRIPTION + ("" if retrieval_only else f", generator {generator.label}"),
+        "retrieval_only": retrieval_only,
+        "metrics": {"all": m.aggregate(scored, retrieval_only),
+                    **{lang: m.aggregate([s for s in scored if s.lang == lang], retrieval_only)
+                       for lang in LANGS}},
+        "context_hit": (sum(r["context_hit"] for r in answerable) / len(answerable)) if answerable else None,
+        "nodes": len(index.docstore.docs),
+        "items": records,
+    }
+
+
+def _run_item(item: GoldItem, retriever, engine, spans, doc_texts) -> tuple[m.ScoredItem, dict]:
+    start = time.perf_counter()
+    if engine is None:
+        nodes, answer = retriever.retrieve(item.question), None
+    else:
+        response = engine.query(item.question)
+        nodes, answer = response.source_nodes, str(response.response or "")
+    latency = (time.perf_counter() - start) * 1000
+    primary, covered = map_nodes(nodes, spans, doc_texts)
+    s = m.ScoredItem(item.id, item.lang, item.answerable, item.gold_sections, primary, latency)
+    if answer is not None:
+        s.answer, s.refused, s.citations = answer, looks_like_refusal(answer), m.distinct(primary)
+        s.key_facts_found = m.key_facts_found(answer, item.key_facts)
+    record = {"id": item.id, "lang": item.lang, "retrieved": m.distinct(primary), "answer": s.answer,
+              "refused": s.refused, "citations": s.citations, "key_facts_found": s.key_facts_found,
+              "latency_ms": round(latency, 1), "answerable": item.answerable,
+              "covered": covered, "context_hit": bool(set(covered) & set(item.gold_sections))}
+    return s, record
+
+
+def default_models(settings, generator_name: str | None = None):
+    """The project's embedder wrapped for llama-index, and the generator when answering."""
+    from rag.models.embedder import LlamaIndexEmbedding, load_embedder
+
+    embed_model = LlamaIndexEmbedding(load_embedder(settings.embedder, settings))
+    generator = None
+    if generator_name:
+        from rag.llm.base import create_generator
+        generator = create_generator(generator_name, settings)
+    return embed_model, generator
+
+
+def run_baseline_for_engine(engine, gold_path, generator: str | None = None, retrieval_only: bool = True,
+                            progress: Callable[[str], None] | None = None) -> dict:
+    """The baseline with the models an ``rag.engine.Engine`` has already loaded (same embedder, same
+    generator), over the notes it indexed."""
+    from rag.models.embedder import Embedder, LlamaIndexEmbedding
+
+    shared = engine.embedder()
+    # same loaded model, but no query cache: ours already embedded every gold question, and cache
+    # hits would make the baseline's latency look near zero
+    model = getattr(shared, "model", None) or shared._model
+    embed_model = LlamaIndexEmbedding(Embedder(model, shared.model_id, cache_size=0))
+    gen = None if retrieval_only else engine.generator(generator)
+    if gen is not None and not getattr(gen, "uses_llm", True):
+        gen = None  # the extractive backend reads our hits, not a prompt: nothing to give llama-index
+    result = run_baseline(gold_path, engine.read_notes().sections, embed_model, gen,
+                          retrieval_only=gen is None, progress=progress)
+    if gen is None and not retrieval_only:
+        result["description"] += " (retrieval only: the chosen generator is not an LLM)"
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """python -m evals.baseline_llamaindex --gold evals/gold.jsonl [--generator NAME] [--out FILE]"""
+    import argparse
+    import json
+
+    from rag.config import load_settings
+    from rag.ingest.loaders import load_notes
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gold", default="evals/gold.jsonl")
+    parser.add_argument("--generator", default=None, help="answer with this generator (default: retrieval only)")
+    parser.add_argument("--out", default="evals/baseline.json")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    embed_model, generator = default_models(settings, args.generator)
+    result = run_baseline(args.gold, load_notes(settings.notes).sections, embed_model, generator,
+                          retrieval_only=generator is None, progress=lambda msg: print(msg, flush=True))
+    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result["metrics"]["all"], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
