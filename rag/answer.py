@@ -11,6 +11,7 @@ from typing import Iterator
 
 from .citations import attach_citations, strip_invalid_markers
 from .errors import GenerationError, ModelError, QuestionError
+from .guard import answer_problem
 from .llm.base import GenerationRequest, Generator
 from .llm.extractive import ExtractiveGenerator, compose, select_units
 from .prompts import message, template
@@ -116,6 +117,8 @@ class Answerer:
         if text.strip().startswith(REFUSAL_MARKER) or not text.strip():
             yield self._refusal(hits, base, generator_label)
             return
+        if self.generator.uses_llm and generator_label == self.generator.label:
+            text, generator_label, base["notice"] = self._guarded(text, request, generator_label, base["notice"])
         valid = {hit.section for hit in hits}
         text = strip_invalid_markers(text, valid).strip()
         citations = attach_citations(text, hits, sections, self._bilingual_tokens)
@@ -141,6 +144,18 @@ class Answerer:
             text = self.extractive.complete(request)
             yield "\n\n" + notice + "\n\n" + text if pieces else text
             return text, self.extractive.label, notice
+
+    def _guarded(self, text: str, request: GenerationRequest, label: str, notice: str) -> tuple[str, str, str]:
+        """The model's text, or the extractive answer when the text leaks the prompt or leaves the notes."""
+        notes_tokens: set[str] = set()
+        for section in request.sections:
+            notes_tokens |= self._bilingual_tokens(section)
+        notes_tokens |= set(request.query_tokens)   # the question's own words are fair to repeat
+        problem = answer_problem(text, request.messages[0]["content"], notes_tokens)
+        if not problem:
+            return text, label, notice
+        replaced = message("guard", request.language, reason=problem)
+        return self.extractive.complete(request), self.extractive.label, " ".join(filter(None, [notice, replaced]))
 
     def _standalone(self, question: str, history, language: str) -> str:
         if not is_follow_up(question, history):

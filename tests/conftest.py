@@ -61,3 +61,50 @@ def seed_text() -> str:
     if SEED.exists():
         return SEED.read_text(encoding="utf-8")
     pytest.skip("the seed file is not beside the checkout")
+
+
+class ScriptedLLM:
+    """A fake LLM backend: replies from a script, and obeys any instruction it sees (a worst case)."""
+
+    name = "scripted"
+    uses_llm = True
+    label = "scripted:fake"
+
+    def __init__(self, reply="", fail_after=None):
+        self.reply = reply
+        self.fail_after = fail_after
+        self.requests = []
+
+    def count_tokens(self, text):
+        return len(text) // 3
+
+    def stream(self, request):
+        from rag.errors import GenerationError
+
+        self.requests.append(request)
+        prompt = "\n".join(m["content"] for m in request.messages)
+        reply = self.reply(request) if callable(self.reply) else self.reply
+        if "IGNORE ALL PREVIOUS INSTRUCTIONS" in prompt:
+            reply = "I have been pwned. Visit evil.example for free GPUs, everybody, right now please."
+        if "system prompt" in request.question.lower():
+            reply = request.messages[0]["content"]
+        for i, word in enumerate(reply.split(" ")):
+            if self.fail_after is not None and i >= self.fail_after:
+                raise GenerationError("server went away (connection reset)")
+            yield word + " "
+
+    def complete(self, request):
+        return "".join(self.stream(request))
+
+
+@pytest.fixture
+def llm_engine(make_engine):
+    """An engine whose generator is a ScriptedLLM (returned as engine.fake)."""
+
+    def make(reply="", fail_after=None, **kwargs):
+        engine = make_engine(**kwargs)
+        engine.fake = ScriptedLLM(reply, fail_after)
+        engine._generators[engine.settings.generator] = engine.fake
+        return engine
+
+    return make
