@@ -128,11 +128,11 @@ class Answerer:
     def _generate(self, request: GenerationRequest):
         """Yields text pieces as they come; returns (text, generator label, fallback notice)."""
         generator = self.generator
-        if generator.uses_llm:
-            request.hits, request.sections = request.hits[:self.settings.top_k], request.sections[:self.settings.top_k]
-            request.messages = self.build_messages(request)
         pieces: list[str] = []
         try:
+            if generator.uses_llm:   # inside the try: counting tokens may load (and fail to load) the model
+                request.hits, request.sections = request.hits[:self.settings.top_k], request.sections[:self.settings.top_k]
+                request.messages = self.build_messages(request)
             for piece in _hold_back_marker(generator.stream(request)):
                 pieces.append(piece)
                 yield piece
@@ -197,8 +197,8 @@ class Answerer:
         language_name = LANGUAGE_NAMES[request.language]
         blocks, used = [], 0
         for hit, section in zip(request.hits, request.sections):
-            text = section.text.replace("</section>", "").replace("<section", "")   # no breaking out of the block
-            block = template("context_block.txt").format(section=hit.section, title=section.title, text=text)
+            text, title = _inert(section.text), _inert(section.title).replace('"', "'")   # no breaking out
+            block = template("context_block.txt").format(section=hit.section, title=title, text=text)
             cost = self.generator.count_tokens(block)
             if blocks and used + cost > self.settings.context_tokens:
                 break
@@ -236,6 +236,14 @@ def _hold_back_marker(pieces):
                 yield buffer
     if not decided and buffer and not buffer.strip().startswith(REFUSAL_MARKER[: len(buffer.strip())]):
         yield buffer
+
+
+_SECTION_TAG = re.compile(r"<\s*/?\s*section\b", re.IGNORECASE)
+
+
+def _inert(text: str) -> str:
+    """Notes text that cannot open or close a <section> block of the prompt, in any case or spacing."""
+    return _SECTION_TAG.sub("", text)
 
 
 def _last(events):
