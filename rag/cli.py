@@ -42,7 +42,11 @@ def cmd_search(args) -> int:
     engine = Engine(_settings(args), auto_index=False, progress=_progress)
     hits = engine.search(args.question, k=args.k)
     if args.json:
-        print(json.dumps({"question": args.question, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False, indent=2))
+        from .answer import prepare_question
+
+        # the cleaned question: argv may hold lone surrogates (bytes that are not UTF-8), which print() rejects
+        question = prepare_question(args.question, engine.settings.max_question_chars)[0]
+        print(json.dumps({"question": question, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False, indent=2))
         return 0
     for hit in hits:
         legs = ", ".join(f"{leg} #{rank}" for leg, rank in sorted(hit.leg_ranks.items()))

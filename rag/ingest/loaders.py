@@ -90,7 +90,10 @@ def load_notes(paths) -> LoadedNotes:
         try:
             text, sha = read_text_file(path)
         except NotesError as exc:
-            result.warnings.append(ParseWarning(str(path), 0, str(exc).removeprefix(f"{path}: ")))
+            # "path:line: message" or "path: message": the warning names the file (and line) once
+            where = re.match(re.escape(str(path)) + r"(?::(\d+))?: ", str(exc))
+            line, text = (int(where.group(1) or 0), str(exc)[where.end():]) if where else (0, str(exc))
+            result.warnings.append(ParseWarning(str(path), line, text))
             continue
         doc, language = _doc_and_language(path)
         parsed = parse_sections(text, str(path), doc=doc, language=language or guess_language(text))

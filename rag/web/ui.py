@@ -17,6 +17,7 @@ from typing import Iterator
 import gradio as gr
 
 from ..errors import ConfigError, RagError
+from ..text.tokenize import normalise
 from ..types import Answer, Citation, Hit
 from . import render
 
@@ -68,7 +69,8 @@ class ChatHandlers:
     def respond(self, message: str, session: Session | None) -> Iterator[tuple]:
         """Stream one answer. Yields (chat, session, chips, suggestions, textbox)."""
         session = session if session is not None else Session()
-        question = (message or "").strip()
+        # lone surrogates and control characters would reach the page (gradio's JSON encoder rejects them)
+        question = normalise(message or "").strip()
         if not question:
             yield list(session.display), session, gr.skip(), gr.skip(), ""
             return
