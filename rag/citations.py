@@ -9,7 +9,8 @@ from .types import Citation, Hit, Section
 
 _MARKER = re.compile(r"\[\s*(?:§|section\s*)?(\d{1,3}(?:\.\d{1,3})+)\s*\]", re.IGNORECASE)
 _INLINE = re.compile(r"(?:§|[Ss]ection\s+|섹션\s*)(\d{1,3}(?:\.\d{1,3})+)")
-MIN_SUPPORT = 0.2   # share of an answer sentence's tokens a section must hold to support it
+MIN_SUPPORT = 0.2        # share of the answer's tokens a section must hold to support it
+RELATIVE_SUPPORT = 0.8   # ... and at least this share of the best-supporting section's
 
 
 def cited_numbers(text: str) -> list[str]:
@@ -48,14 +49,16 @@ def attach_citations(answer: str, hits: list[Hit], sections: list[Section], bili
     for number in named:
         hit, section = by_number[number]
         quote, _ = best_quote(section, answer_tokens)
-        citations.append(Citation(hit.doc, hit.section, hit.title, quote, hit.score))
+        citations.append(Citation(hit.doc, hit.section, section.title, quote, hit.score))
     if citations:
         return citations
-    for hit, section in zip(hits, sections):
-        support = _support(answer_tokens, bilingual_tokens(section))
-        if support >= MIN_SUPPORT:
+    supports = [(_support(answer_tokens, bilingual_tokens(section)), hit, section) for hit, section in zip(hits, sections)]
+    best = max((s for s, _, _ in supports), default=0.0)
+    for support, hit, section in supports:
+        # sections that merely share the topic's words ("GPU", "AI") with the answer are not its source
+        if support >= max(MIN_SUPPORT, RELATIVE_SUPPORT * best):
             quote, _ = best_quote(section, answer_tokens)
-            citations.append(Citation(hit.doc, hit.section, hit.title, quote, hit.score))
+            citations.append(Citation(hit.doc, hit.section, section.title, quote, hit.score))
     return citations
 
 

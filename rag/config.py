@@ -44,8 +44,8 @@ class Settings:
     openai_model: str = "Qwen/Qwen2.5-7B-Instruct"
     openai_api_key: str = "EMPTY"
     timeout_s: float = 60.0
-    max_new_tokens: int = 256
-    context_tokens: int = 900         # prompt budget for context on CPU; prefill dominates latency
+    max_new_tokens: int = 200
+    context_tokens: int = 600         # prompt budget for the notes; prefill dominates CPU latency
     max_question_chars: int = 2000
     refusal_threshold: float = 0.35   # evidence below this refuses (tuned on the gold set: evals/)
     device: str = "auto"              # auto | cpu | cuda
