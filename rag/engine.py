@@ -101,7 +101,7 @@ class Engine:
             self.progress(f"Building the index ({reason})...")
             texts = [s.title + "\n" + s.text for s in notes.sections]
             added = tokenizer.register_words(loanwords(mine_glossary(texts)))
-            entries = mine_glossary(texts)
+            entries = mine_glossary(texts)   # again: with the loanwords registered, its tokens match the index
             chunks = chunk_sections(notes.sections, self.settings.chunk_chars, self.settings.chunk_overlap)
             tokens = [tokenizer.tokenize(index_text(c)) for c in chunks]
             embedder = self.embedder()
@@ -141,14 +141,17 @@ class Engine:
                 raise kind(_explain(problems, self.settings))
             self.build_index()
         data = store.read_build(self.settings.resolved_index_dir)
-        if data.loanwords:
-            tokenizer.register_words(data.loanwords)
+        # Kiwi loads (seconds) in a thread while the embedder loads below
+        kiwi = threading.Thread(target=tokenizer.register_words, args=(data.loanwords,), kwargs={"checked": True},
+                                daemon=True)
+        kiwi.start()
         try:
             dense = DenseIndex(data.root / "dense.faiss")
         except RuntimeError as exc:
             raise IndexMismatchError(f"The FAISS file in {data.root} is damaged ({exc}). "
                                      "Rebuild with: rag index --force") from exc
         embedder = self.embedder()
+        kiwi.join()
         if dense.dim != embedder.dim or dense.size != len(data.chunks):
             raise IndexMismatchError(
                 f"The index holds {dense.size} vectors of dimension {dense.dim}, the embedder makes "

@@ -50,8 +50,9 @@ class Retriever:
             features["keyword_norm"] = best / (self.keyword.max_possible(expanded) or 1.0)
         if "dense" in legs:
             vector = self.embedder.embed_queries([question])[0]
-            ranked_legs["dense"] = self.dense.search(vector, self.settings.candidates)
-            features.update(_dense_features(self.dense.all_scores(vector)))
+            cosines = self.dense.all_scores(vector)   # one pass serves the ranking and the refusal evidence
+            ranked_legs["dense"] = self.dense.top(cosines, self.settings.candidates)
+            features.update(_dense_features(cosines))
         hits = self._fuse(ranked_legs)[:k]
         features["coverage"] = _coverage(query_tokens, hits[:3], self.chunks_tokens_of)
         return Retrieval(hits, query_tokens, expanded, features)

@@ -23,17 +23,20 @@ _EN_STOP = frozenset(
 _KO_STOP = frozenset("무엇 뭐 어떻 어떤 것 수 있 하 되 이 그 저 설명 알려주 말 주".split())
 
 _kiwi = None
-_kiwi_lock = threading.Lock()
+_kiwi_ready = False          # the analyser is built (Kiwi builds it on the first analysis)
+_kiwi_lock = threading.RLock()
 
 
-def _get_kiwi():
-    global _kiwi
+def _get_kiwi(warm: bool = True):
+    global _kiwi, _kiwi_ready
     with _kiwi_lock:
         if _kiwi is None:
             from kiwipiepy import Kiwi
 
             _kiwi = Kiwi()
-            _kiwi.tokenize("준비")   # the first call loads the language model; pay it here, once
+        if warm and not _kiwi_ready:
+            _kiwi.tokenize("준비")   # the first call builds the analyser; pay it here, once
+            _kiwi_ready = True
         return _kiwi
 
 
@@ -104,18 +107,31 @@ def _strip_particle(form: str) -> str:
     return form
 
 
-def register_words(words) -> list[str]:
+def register_words(words, checked: bool = False) -> list[str]:
     """Teach Kiwi whole loanwords it would otherwise split differently by context ("오케스트레이션" alone
     -> 오케스트/레이/션, but "오케스트레이션과" -> one token). Only words Kiwi cuts into noun pieces with no
-    particle are added; returns those added. The index stores the list so queries see the same tokenizer."""
-    kiwi = _get_kiwi()
-    added = []
+    particle are added; returns those added. The index stores the list so queries see the same tokenizer.
+
+    ``checked=True``: the words were vetted when the index was built (its stored list); add them without
+    analysing each one again."""
+    global _kiwi_ready
+    words = list(dict.fromkeys(words))
     with _kiwi_lock:
-        for word in words:
-            pieces = kiwi.tokenize(word)
-            if len(pieces) > 1 and all(p.tag.startswith(("NN", "XR")) for p in pieces):
-                kiwi.add_user_word(word, "NNP", 0.0)
-                added.append(word)
+        # vetted words are added before the analyser is first built, so it is built once, not twice
+        kiwi = _get_kiwi(warm=not checked)
+        # Kiwi rebuilds its analyser on the first analysis after add_user_word (seconds on 2 cores), so
+        # analyse every candidate first and add them all afterwards: one rebuild instead of one per word.
+        added = words if checked else [w for w in words if _splits_into_nouns(kiwi, w)]
+        for word in added:
+            kiwi.add_user_word(word, "NNP", 0.0)
+        if added or not _kiwi_ready:
+            kiwi.tokenize("준비")   # pay the (re)build here, not on the next question
+            _kiwi_ready = True
     if added:
         tokenize.cache_clear()
     return added
+
+
+def _splits_into_nouns(kiwi, word: str) -> bool:
+    pieces = kiwi.tokenize(word)
+    return len(pieces) > 1 and all(p.tag.startswith(("NN", "XR")) for p in pieces)
