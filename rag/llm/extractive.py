@@ -14,6 +14,7 @@ from ..types import Section
 from .base import GenerationRequest, Generator, register
 
 MAX_UNITS = 6
+OTHER_SECTION_SHARE = 0.8
 _LEAD = {"ko": "노트의 관련 내용입니다:", "en": "Here is what the notes say:"}
 
 
@@ -69,7 +70,11 @@ def select_units(request: GenerationRequest, max_units: int = MAX_UNITS) -> list
     if best <= 0:   # nothing overlaps (e.g. a paraphrase): the top section's first lines
         chosen = [u for u in scored if u.section is request.sections[0]][:3]
     else:
-        chosen = sorted((u for u in scored if u.score >= best * 0.5), key=lambda u: -u.score)[:max_units]
+        top = request.sections[0]
+        # lines of the best section at half the best score; other sections must come close to the best,
+        # so an answer cites the sections that answer it, not every neighbour that shares a word
+        chosen = sorted((u for u in scored if u.score >= best * (0.5 if u.section is top else OTHER_SECTION_SHARE)),
+                        key=lambda u: -u.score)[:max_units]
     section_order = {id(s): i for i, s in enumerate(request.sections)}
     return sorted(chosen, key=lambda u: (section_order[id(u.section)], u.order))
 
