@@ -60,19 +60,19 @@ def cmd_ask(args) -> int:
 
     engine = Engine(_settings(args), auto_index=False, progress=_progress)
     events = engine.ask(args.question, stream=True, history=_history(args.history))
-    answer = None
+    answer, streamed = None, []
     for event in events:
         if isinstance(event, Answer):
             answer = event
         elif not args.json:
+            streamed.append(event)
             print(event, end="", flush=True)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
-    if answer.refused or not answer.generator or answer.text:
-        # a refusal or a fallback is not streamed piece by piece: print the final text
-        if answer.refused:
-            print(answer.text)
+    if answer.text.strip()[:40] not in "".join(streamed):
+        # a refusal, or a model answer the guard replaced: the final text is what counts
+        print(("\n\n" if streamed else "") + answer.text, end="")
     print()
     if answer.citations:
         print("Sources: " + "; ".join(f"[{c.section}] {c.title}" for c in answer.citations))
