@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from typing import Iterator
 
 from .citations import attach_citations, strip_invalid_markers
@@ -211,8 +212,9 @@ class Answerer:
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     def _refusal(self, hits: list[Hit], base: dict, generator_label: str | None = None) -> Answer:
-        suggestions = hits[:3]
         language = base["language"]
+        # suggestions titled in the student's language (a hit carries the title of whichever chunk matched)
+        suggestions = [replace(h, title=self.section_for(h, language).title) for h in hits[:3]]
         text = message("refusal", language)
         if suggestions:
             text += " " + message("suggest", language, sections=", ".join(section_label(h) for h in suggestions))
