@@ -161,6 +161,9 @@ def _looks_like_path(name: str) -> bool:
 
 def _open_sentence_transformer(name_or_path: str, device: str):
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()   # a "Loading weights" bar on every start is noise; we report progress
 
     try:  # the local cache first, so HF_HUB_OFFLINE=1 and air-gapped machines work
         return SentenceTransformer(name_or_path, device=device, local_files_only=True)
