@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -152,11 +153,13 @@ class ChatHandlers:
 def build_ui(engine, concurrency: int = 1) -> gr.Blocks:
     """The chat page around ``engine``; run it with ``serve`` (``launch(css=css())``)."""
     h = ChatHandlers(engine)
-    status = h.status_html()  # once, at start: also makes a lazy engine load before the first question
     with gr.Blocks(title="Course notes tutor") as demo:
         # a function, not the class: gradio would try to serialise a dataclass type as a value
         session = gr.State(lambda: Session())
-        gr.HTML(f'<div class="rag-header"><h1>AI 인프라 및 운영 · Course tutor</h1>{status}</div>')
+        # The page is served while models load (make_engine warms up in the background); the header
+        # fills in when they are ready, and a question asked before then waits for them.
+        header = gr.HTML(_header('<span class="rag-status">loading models… · 모델을 불러오는 중…</span>'))
+        demo.load(lambda: _header(h.status_html()), None, header, **{"concurrency_limit": None})
         # latex off: "$" in notes is money, not maths; our HTML is escaped already, sanitising is a backstop
         chat = gr.Chatbot(elem_id="rag-chat", show_label=False, height="60vh", latex_delimiters=[],
                           sanitize_html=True, buttons=["copy", "copy_all"],
@@ -236,8 +239,21 @@ def make_engine(generator: str | None, environ: dict):
     from ..engine import Engine
 
     engine = Engine(load_settings(environ=environ, generator=generator))
-    engine.warm_up()   # index and models load once, now, not inside the first visitor's question
+    engine.read_notes()   # unreadable notes fail here, with a message, before anything is served
+    # index and models load once, now, in the background: the page is usable while they load
+    threading.Thread(target=_warm_up, args=(engine,), daemon=True, name="warm-up").start()
     return engine
+
+
+def _warm_up(engine) -> None:
+    try:
+        engine.warm_up()
+    except RagError as exc:   # shown to the first visitor by the header and the first answer
+        print(f"error: {exc}", file=sys.stderr)
+
+
+def _header(status_html: str) -> str:
+    return f'<div class="rag-header"><h1>AI 인프라 및 운영 · Course tutor</h1>{status_html}</div>'
 
 
 def main(argv: list[str] | None = None, environ: dict | None = None) -> int:
