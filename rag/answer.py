@@ -105,7 +105,7 @@ class Answerer:
         base = dict(question=clean, language=language, timings=timings, notice=notice)
 
         if not hits or evidence_score(retrieval.features) < self.settings.refusal_threshold:
-            yield (answer := self._refusal(hits, base))
+            yield self._refusal(hits, base)
             return
         weights = {t: self.retriever.keyword.idf.get(t, 0.0) for t in retrieval.expanded_tokens}
         request = GenerationRequest(standalone, language, hits, [], self.settings.max_new_tokens,
