@@ -26,8 +26,8 @@ REFUSAL_MARKER = "NOT_IN_NOTES"
 _FOLLOW_UP_CUES = re.compile(
     r"^(그럼|그러면|그건|그것|그게|이건|이것|저건|또|그리고|and\b|what about\b|how about\b|and its\b|its\b|it\b|"
     r"they\b|those\b|that\b|why\b)", re.IGNORECASE)
-_REFERS_BACK = re.compile(r"\b(it|its|they|them|their|that|those|these|this)\b|그것|그거|이것|이거|그게|저것|위의",
-                          re.IGNORECASE)
+_REFERS_BACK = re.compile(r"\b(it|its|they|them|their|that|those|these|this|one|more about)\b"
+                          r"|그것|그거|이것|이거|그게|저것|위의|그 중|그중|앞의|뒤의|같은|또 ", re.IGNORECASE)
 
 
 def prepare_question(question, max_chars: int) -> tuple[str, str, str]:
@@ -89,6 +89,11 @@ class Answerer:
     def answer(self, question: str, history=None, stream: bool = False):
         events = self._run(question, history)
         return events if stream else _last(events)
+
+    def standalone_question(self, question: str, history=None) -> str:
+        """The question as retrieval sees it: a follow-up rewritten with the conversation."""
+        clean, language, _ = prepare_question(question, self.settings.max_question_chars)
+        return self._standalone(clean, history, language)
 
     # -- pipeline -----------------------------------------------------------------------------------
     def _run(self, question: str, history) -> Iterator:
