@@ -14,12 +14,11 @@ from .citations import attach_citations, strip_invalid_markers
 from .errors import GenerationError, ModelError, QuestionError
 from .guard import answer_problem
 from .llm.base import GenerationRequest, Generator
-from .llm.extractive import ExtractiveGenerator, compose, select_units
+from .llm.extractive import ExtractiveGenerator
 from .prompts import message, template
-from .retrieve import Retrieval
 from .text.language import detect_language, script_profile
 from .text.tokenize import normalise, tokenize
-from .types import Answer, Citation, Hit, Section
+from .types import Answer, Hit, Section
 
 LANGUAGE_NAMES = {"ko": "Korean (한국어)", "en": "English"}
 REFUSAL_MARKER = "NOT_IN_NOTES"

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .config import Settings, load_settings
-from .errors import IndexMismatchError, IndexMissingError, ModelError
+from .errors import IndexMismatchError, IndexMissingError
 from .index import store
 from .ingest.chunking import chunk_sections, index_text
 from .ingest.loaders import LoadedNotes, load_notes
 from .text import tokenize as tokenizer
 from .text.glossary import Glossary, GlossaryEntry, loanwords, mine_glossary
-from .types import Answer, Hit
+from .types import Hit
 
 Progress = Callable[[str], None]
 
