@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 NOTES_DIR = REPO / "corpus" / "nvidia-ai-infra-1"
-GOLD = REPO / "evals" / "gold.jsonl"
+GOLD = REPO / "evals" / "gold_dev.jsonl"  # questions to time; dev, so nothing here looks at the frozen test split
 RESULT = "@@RESULT "
 MODEL_SOURCES = [Path(os.environ.get("RAG_HOME", "/nonexistent")) / "models", Path("/tmp/raghome/models"),
                  Path.home() / ".cache" / "course-rag" / "models"]

@@ -263,7 +263,7 @@ def run_baseline_for_engine(engine, gold_path, generator: str | None = None, ret
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """python -m evals.baseline_llamaindex --gold evals/gold.jsonl [--generator NAME] [--out FILE]"""
+    """python -m evals.baseline_llamaindex --gold evals/gold_dev.jsonl [--generator NAME] [--out FILE]"""
     import argparse
     import json
 
@@ -271,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rag.ingest.loaders import load_notes
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gold", default="evals/gold.jsonl")
+    parser.add_argument("--gold", default="evals/gold_dev.jsonl")
     parser.add_argument("--generator", default=None, help="answer with this generator (default: retrieval only)")
     parser.add_argument("--out", default="evals/baseline.json")
     args = parser.parse_args(argv)

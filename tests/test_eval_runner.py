@@ -345,10 +345,9 @@ def test_default_evidence_uses_the_engines_retrieve_features(tmp_path):
 REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
 
 
-def test_real_gold_file_is_valid_against_the_notes():
-    path = REPO / "evals" / "gold.jsonl"
-    if not path.is_file():
-        pytest.skip("evals/gold.jsonl not written yet")
+@pytest.mark.parametrize("name", ["gold_dev.jsonl", "gold_test.jsonl"])
+def test_real_gold_file_is_valid_against_the_notes(name):
+    path = REPO / "evals" / name
     from rag.ingest.loaders import load_notes
 
     gold = runner.load_gold(path)  # parses, ids unique, answerable items have gold sections
