@@ -3,9 +3,18 @@
 Layout: ``<index_dir>/builds/<id>/`` holds one complete build; ``<index_dir>/current`` is a symlink to
 the live one. A build is written in full into a new folder, then the symlink is swapped with one
 ``os.replace`` (atomic on POSIX): a build killed part-way leaves the previous index in use.
+
+Concurrency (several processes or threads may read and build the same index):
+- a reader resolves ``current`` once and reads that build's manifest and data together;
+- a reader holds a shared ``flock`` on the build's ``.readers`` file while it loads, and a build folder
+  is only pruned when no reader holds it and it is neither current nor one of the newest ``KEEP_BUILDS``;
+- builders take an exclusive ``flock`` on ``<index_dir>/.build.lock`` while they write, swap and prune,
+  so one builder can never prune the build another has just made current.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -13,6 +22,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Iterator
 
 from ..errors import IndexMismatchError, IndexMissingError
 from ..types import Chunk, Section
@@ -20,6 +30,10 @@ from ..types import Chunk, Section
 FORMAT = "course-rag-index"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+READERS = ".readers"          # readers hold a shared flock on it while they load the build
+BUILD_LOCK = ".build.lock"    # builders hold an exclusive flock on it while they write, swap and prune
+KEEP_BUILDS = 2               # the current build and the one before it: a reader that resolved it just
+                              # before a swap can still load it
 
 
 @dataclass
@@ -59,8 +73,9 @@ def current_build(index_dir: Path) -> Path:
     return link.resolve()
 
 
-def read_manifest(index_dir: Path) -> dict:
-    path = current_build(index_dir) / MANIFEST
+def read_manifest(index_dir: Path, root: Path | None = None) -> dict:
+    """The manifest of ``root`` (default: the current build, resolved once)."""
+    path = (root or current_build(index_dir)) / MANIFEST
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
@@ -72,6 +87,26 @@ def read_manifest(index_dir: Path) -> dict:
     return manifest
 
 
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Exclusive across processes and threads (each call opens its own file description)."""
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / BUILD_LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _new_build_id() -> str:
+    # sortable by creation time, to the nanosecond, so "the newest builds" is a sort by name
+    now = time.time_ns()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now // 1_000_000_000))
+    return f"{stamp}-{now % 1_000_000_000:09d}-{uuid.uuid4().hex[:6]}"
+
+
 def write_build(index_dir: Path, manifest: dict, sections: list[Section], chunks: list[Chunk],
                 chunk_tokens: list[tuple[str, ...]], glossary: list[dict], loanwords: list[str],
                 write_vectors) -> Path:
@@ -79,29 +114,33 @@ def write_build(index_dir: Path, manifest: dict, sections: list[Section], chunks
     index_dir = Path(index_dir)
     builds = index_dir / "builds"
     builds.mkdir(parents=True, exist_ok=True)
-    build_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:8]
-    staging = builds / (".tmp-" + build_id)
-    staging.mkdir()
-    try:
-        with open(staging / "sections.jsonl", "w", encoding="utf-8") as out:
-            for section in sections:
-                out.write(json.dumps(asdict(section), ensure_ascii=False) + "\n")
-        with open(staging / "chunks.jsonl", "w", encoding="utf-8") as out:
-            for chunk, tokens in zip(chunks, chunk_tokens):
-                out.write(json.dumps({**asdict(chunk), "tokens": list(tokens)}, ensure_ascii=False) + "\n")
-        (staging / "glossary.json").write_text(
-            json.dumps({"entries": glossary, "loanwords": loanwords}, ensure_ascii=False, indent=1), encoding="utf-8")
-        write_vectors(staging / "dense.faiss")
-        # the manifest goes last: a folder without one is never a complete build
-        (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-        _fsync_dir(staging)
-        final = builds / build_id
-        os.rename(staging, final)
-        _swap_current(index_dir, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _remove_old_builds(builds, keep=final)
+    with build_lock(index_dir):
+        build_id = _new_build_id()
+        staging = builds / (".tmp-" + build_id)
+        staging.mkdir()
+        try:
+            with open(staging / "sections.jsonl", "w", encoding="utf-8") as out:
+                for section in sections:
+                    out.write(json.dumps(asdict(section), ensure_ascii=False) + "\n")
+            with open(staging / "chunks.jsonl", "w", encoding="utf-8") as out:
+                for chunk, tokens in zip(chunks, chunk_tokens):
+                    out.write(json.dumps({**asdict(chunk), "tokens": list(tokens)}, ensure_ascii=False) + "\n")
+            (staging / "glossary.json").write_text(
+                json.dumps({"entries": glossary, "loanwords": loanwords}, ensure_ascii=False, indent=1),
+                encoding="utf-8")
+            write_vectors(staging / "dense.faiss")
+            (staging / READERS).touch()
+            # the manifest goes last: a folder without one is never a complete build
+            (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+            _fsync_dir(staging)
+            final = builds / build_id
+            os.rename(staging, final)
+            _fsync_dir(builds, files=False)
+            _swap_current(index_dir, final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _remove_old_builds(index_dir, builds)
     return final
 
 
@@ -109,18 +148,53 @@ def _swap_current(index_dir: Path, target: Path) -> None:
     tmp_link = index_dir / f".current-{uuid.uuid4().hex[:8]}"
     os.symlink(os.path.relpath(target, index_dir), tmp_link)
     os.replace(tmp_link, index_dir / "current")
+    _fsync_dir(index_dir, files=False)   # the rename of the link itself must reach the disk
 
 
-def _fsync_dir(path: Path) -> None:
-    for child in path.iterdir():
-        with open(child, "rb") as handle:
-            os.fsync(handle.fileno())
+def _fsync_dir(path: Path, files: bool = True) -> None:
+    """fsync the files in ``path`` (when ``files``) and the directory itself, so its entries (new names,
+    renames) are durable too: fsyncing a file does not persist the directory entry that names it."""
+    if files:
+        for child in path.iterdir():
+            if child.is_file():
+                with open(child, "rb") as handle:
+                    os.fsync(handle.fileno())
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
-def _remove_old_builds(builds: Path, keep: Path) -> None:
+def _remove_old_builds(index_dir: Path, builds: Path) -> None:
+    """Called with the build lock held. Keeps the current build and the newest ``KEEP_BUILDS``; an older
+    build is removed only when no reader holds it (else the next build prunes it)."""
+    link = index_dir / "current"
+    current = link.resolve() if link.exists() else None
+    complete = sorted((c for c in builds.iterdir() if not c.name.startswith(".")), key=lambda c: c.name)
+    keep = set(complete[-KEEP_BUILDS:]) | ({current} if current else set())
     for child in builds.iterdir():
-        if child != keep and (not child.name.startswith(".tmp-") or _stale(child)):
-            shutil.rmtree(child, ignore_errors=True)
+        if child.name.startswith(".tmp-"):
+            if _stale(child):
+                shutil.rmtree(child, ignore_errors=True)
+        elif child not in keep:
+            _remove_unless_read(child)
+
+
+def _remove_unless_read(build: Path) -> None:
+    try:
+        handle = open(build / READERS, "rb")
+    except FileNotFoundError:   # a build from before reader locks, or half-removed: nothing to wait for
+        shutil.rmtree(build, ignore_errors=True)
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return   # a reader is loading it
+        # the manifest first: a reader that gets the lock after us sees an incomplete build and re-resolves
+        (build / MANIFEST).unlink(missing_ok=True)
+        shutil.rmtree(build, ignore_errors=True)
 
 
 def _stale(path: Path, seconds: float = 3600) -> bool:
@@ -128,9 +202,43 @@ def _stale(path: Path, seconds: float = 3600) -> bool:
     return time.time() - path.stat().st_mtime > seconds
 
 
+@contextlib.contextmanager
+def open_build(index_dir: Path) -> Iterator[IndexData]:
+    """The current build, read as one: ``current`` is resolved once, and the build cannot be pruned until
+    the ``with`` block ends (load anything else from ``data.root`` inside it)."""
+    for _ in range(3):
+        root = current_build(index_dir)
+        try:
+            handle = open(root / READERS, "rb")
+        except FileNotFoundError:
+            if _moved(index_dir, root):
+                continue   # pruned between resolving and opening: ``current`` has moved on
+            handle = None  # a build written before reader locks (or a damaged one: _read says so)
+        with handle if handle is not None else contextlib.nullcontext():
+            if handle is not None:
+                fcntl.flock(handle, fcntl.LOCK_SH)
+                if not (root / MANIFEST).exists() and _moved(index_dir, root):
+                    continue   # pruned while we waited for the lock
+            yield _read(index_dir, root)
+            return
+    raise IndexMismatchError(f"The index at {index_dir} kept changing while it was read (other builds running?). "
+                             "Try again, or rebuild with: rag index")
+
+
+def _moved(index_dir: Path, root: Path) -> bool:
+    try:
+        return current_build(index_dir) != root
+    except IndexMissingError:
+        return False
+
+
 def read_build(index_dir: Path) -> IndexData:
-    manifest = read_manifest(index_dir)
-    root = current_build(index_dir)
+    with open_build(index_dir) as data:
+        return data
+
+
+def _read(index_dir: Path, root: Path) -> IndexData:
+    manifest = read_manifest(index_dir, root)
     try:
         sections = [Section(**json.loads(line))
                     for line in (root / "sections.jsonl").read_text(encoding="utf-8").splitlines()]
