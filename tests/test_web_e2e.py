@@ -185,3 +185,84 @@ def test_refusal_and_phone_width(server, browser, tmp_path):
     page.locator("#rag-section-view .rag-section").wait_for(timeout=10000)
     page.screenshot(path=str(tmp_path / "phone_section.png"), full_page=True)
     page.close()
+
+
+# --- issue 11: chat gaps. Each test fails on the old page (the question vanished; chips of earlier answers
+# and "[4.5]" markers were inert text).
+
+def test_question_sent_while_streaming_is_queued_visibly_and_answered(server, browser, tmp_path):
+    if server["kind"] != "fake":
+        pytest.skip("needs the fake engine's slow stream")
+    page, _ = _open(browser, server["url"])
+    box = page.locator("#rag-input textarea")
+    box.fill("Explain slowly what a GPU is")
+    box.press("Enter")
+    page.locator("#rag-chat .rag-streaming").first.wait_for(timeout=10000)
+    page.wait_for_function("document.querySelector('#rag-chat .rag-streaming')?.innerText.length > 5",
+                           polling=100, timeout=10000)   # words are arriving: the first answer is mid-stream
+    box.fill("What is GPU virtualization?")
+    box.press("Enter")
+    chat = page.locator("#rag-chat")
+    # shown at once, marked as waiting, while the first answer is still streaming
+    chat.get_by_text("What is GPU virtualization?").wait_for(timeout=5000)
+    chat.locator(".rag-waiting").wait_for(timeout=5000)
+    assert chat.locator(".rag-meta").count() == 0
+    assert box.input_value() == ""
+    page.screenshot(path=str(tmp_path / "queued.png"), full_page=True)
+    chat.locator(".rag-meta").nth(1).wait_for(timeout=ANSWER_TIMEOUT_MS)
+    answers = chat.locator(".rag-answer").all_inner_texts()
+    assert len(answers) == 2 and "thousands of small cores" in answers[0] and "share one GPU" in answers[1]
+    assert chat.locator(".rag-waiting").count() == 0
+    page.screenshot(path=str(tmp_path / "queued_done.png"), full_page=True)
+    page.close()
+
+
+def _open_chip(page, chip, expected_head: str) -> None:
+    chip.click()
+    head = page.locator("#rag-section-view .rag-section-head")
+    head.wait_for(timeout=10000)
+    page.wait_for_function(
+        "(want) => document.querySelector('#rag-section-view .rag-section-head')?.innerText.startsWith(want)",
+        arg=expected_head, polling=100, timeout=10000)
+
+
+def test_chips_in_earlier_answers_open_their_section(server, browser, tmp_path):
+    if server["kind"] != "fake":
+        pytest.skip("needs the fake engine's two cited sections")
+    page, dialogs = _open(browser, server["url"])
+    _ask(page, "CPU와 GPU의 차이점은 무엇인가요?", 0)     # cites 4.5
+    _ask(page, "What is GPU virtualization?", 1)          # cites 5.2: the chip row below now holds 5.2 only
+    assert page.locator("#rag-chips button").all_inner_texts() == ["5.2 vGPU란"]
+    first_answer_chip = page.locator("#rag-chat .rag-chips").first.locator(".rag-chip")
+    assert first_answer_chip.inner_text().startswith("4.5")
+    _open_chip(page, first_answer_chip, "4.5 CPU vs. GPU")
+    page.locator("#rag-section-view").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "earlier_chip.png"), full_page=True)
+    # and the later answer's own chip still opens its section
+    _open_chip(page, page.locator("#rag-chat .rag-chips").nth(1).locator(".rag-chip"), "5.2 vGPU란")
+    # keyboard: a chip is focusable and Enter opens it
+    first_answer_chip.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => document.querySelector('#rag-section-view .rag-section-head')?.innerText.startsWith('4.5')",
+        polling=100, timeout=10000)
+    assert dialogs == []
+    page.close()
+
+
+def test_section_markers_in_answer_text_are_clickable_chips(server, browser, tmp_path):
+    if server["kind"] != "fake":
+        pytest.skip("needs the fake engine's marked answers")
+    page, dialogs = _open(browser, server["url"])
+    _ask(page, "What is GPU virtualization?", 0)   # "[5.2] Virtualization lets ..."
+    _ask(page, "What is a GPU for?", 1)            # "GPUs are built for parallel work [4.5]."
+    answers = page.locator("#rag-chat .rag-answer")
+    for i in range(2):
+        assert "[" not in answers.nth(i).inner_text(), answers.nth(i).inner_text()
+    marker = answers.first.locator(".rag-chip-marker")
+    assert marker.count() == 1 and marker.inner_text() == "5.2"
+    page.screenshot(path=str(tmp_path / "markers.png"), full_page=True)
+    _open_chip(page, marker, "5.2 vGPU란")          # a marker in an earlier answer opens its section
+    _open_chip(page, answers.nth(1).locator(".rag-chip-marker"), "4.5 CPU vs. GPU")
+    assert dialogs == []
+    page.close()

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
-pytest.importorskip("gradio")
+gr = pytest.importorskip("gradio")
 
 from rag.errors import GenerationError  # noqa: E402
 from rag.types import Answer, Citation, Hit  # noqa: E402
@@ -38,12 +39,14 @@ class FakeEngine:
         answer = self._answer(question)
         if not stream:
             return answer
-        return self._stream(answer)
+        # "slowly": a CPU model's pace, so a browser can send another question while this one streams
+        return self._stream(answer, 0.25 if "slowly" in question else 0.0)
 
     @staticmethod
-    def _stream(answer):
+    def _stream(answer, delay=0.0):
         words = answer.text.split(" ")
         for i, w in enumerate(words):
+            time.sleep(delay)
             yield w if i == 0 else " " + w
         yield answer
 
@@ -63,6 +66,17 @@ class FakeEngine:
             return Answer(text=f"Danger {XSS} here", language="en", refused=False, generator=XSS,
                           citations=[Citation("xss", "9.9", XSS, XSS, 0.5)], notice=XSS,
                           timings={"total": 5.0})
+        if "virtualization" in question or "가상화" in question:
+            vgpu = Citation(DOC, "5.2", "vGPU란", "하나의 GPU를 여러 가상 머신이 나누어 씁니다", 0.8)
+            text = ("[5.2] 가상화는 하나의 GPU를 여러 가상 머신이 나누어 쓰게 합니다." if ko
+                    else "[5.2] Virtualization lets several virtual machines share one GPU.")
+            return Answer(text=text, language=lang, refused=False, generator="fake-gen", citations=[vgpu],
+                          timings={"total": 30.0})
+        if "slowly" in question:
+            text = ("[4.5] GPUs are built for parallel work: thousands of small cores run the same "
+                    "operation on many numbers at once, while a CPU has few cores for serial tasks.")
+            return Answer(text=text, language="en", refused=False, generator="fake-gen", citations=[cite],
+                          timings={"total": 4000.0})
         text = "GPU는 병렬 작업에 최적화되어 있습니다 [4.5]." if ko else "GPUs are built for parallel work [4.5]."
         return Answer(text=text, language=lang, refused=False, generator="fake-gen",
                       citations=[cite, cite], timings={"retrieve": 20.0, "generate": 1480.0},
@@ -76,6 +90,9 @@ class FakeEngine:
         if doc == "xss":
             return {"ko": {"title": XSS, "text": f"본문 {XSS}\n\n| a | b |\n|---|---|\n| {XSS} | x |"},
                     "en": None}
+        if section == "5.2":
+            return {"ko": {"title": "vGPU란", "text": "하나의 GPU를 여러 가상 머신이 나누어 씁니다."},
+                    "en": {"title": "What is vGPU", "text": "Several virtual machines share one GPU."}}
         return {"ko": {"title": "CPU vs. GPU", "text": TABLE_KO}, "en": {"title": "CPU vs. GPU", "text": TABLE_EN}}
 
 
@@ -105,7 +122,7 @@ def test_streaming_yields_growing_text(handlers):
 def test_final_answer_has_chips_generator_time_and_notice(handlers):
     steps = run(handlers, "What is a GPU for?")
     final = last_html(steps)
-    assert final.count('class="rag-chip"') == 1   # duplicate citations collapse to one chip
+    assert final.count('class="rag-chip rag-open') == 1   # duplicate citations collapse to one chip
     assert "4.5 CPU vs. GPU" in final
     assert "fake-gen" in final and "1.5 s" in final
     assert 'class="rag-notice"' in final and "extractive answer" in final
@@ -216,3 +233,70 @@ def test_cli_options(monkeypatch):
     assert ui.parse_args(["--port", "7000", "--host", "0.0.0.0"], {}).port == 7000
     with pytest.raises(ConfigError):
         ui.parse_auth("nopassword")
+
+
+# --- issue 11: questions queued while another streams; chips of every answer open; markers as chips
+
+def test_question_sent_while_answering_is_shown_queued_and_answered_next(handlers):
+    session = Session()
+    chat, session, box = handlers.submit("What is a GPU for?", session)
+    loop = handlers.answer_pending(session)
+    next(loop)                                      # the first answer has started
+    next(loop)                                      # ... and is streaming
+    chat, session, box = handlers.submit("What is GPU virtualization?", session)
+    assert box == "" and len(chat) == 4
+    assert "What is GPU virtualization?" in chat[2]["content"] and "rag-waiting" in chat[3]["content"]
+    # its own event finds the loop running and leaves the question to it
+    assert all(v == gr.skip() for v in next(handlers.answer_pending(session)))
+    steps = list(loop)
+    final = steps[-1][0]
+    assert [m["role"] for m in final] == ["user", "assistant"] * 2
+    assert "parallel work" in final[1]["content"] and "share one GPU" in final[3]["content"]
+    assert not any("rag-waiting" in m["content"] for m in final)
+    first, second = handlers.engine.calls
+    assert second["history"][0] == {"role": "user", "content": "What is a GPU for?"}   # answered after the first
+    assert session.pending == [] and session.answering is False
+
+
+def test_chips_of_earlier_answers_and_markers_open_their_section(handlers):
+    session = run(handlers, "What is a GPU for?")[-1][1]                         # turn 0 cites 4.5
+    session = run(handlers, "What is GPU virtualization?", session)[-1][1]       # turn 1 cites 5.2
+    first, second = session.display[1]["content"], session.display[3]["content"]
+    refs_first = re.findall(r"rag-ref-[\d_-]+", first)
+    assert refs_first and set(refs_first) == {"rag-ref-0-4_5"}                  # the marker and the source chip
+    assert set(re.findall(r"rag-ref-[\d_-]+", second)) == {"rag-ref-1-5_2"}
+    assert 'rag-section-head">4.5 CPU vs. GPU' in handlers.open_ref("rag-ref-0-4_5", session)
+    assert 'rag-section-head">5.2 vGPU란' in handlers.open_ref("rag-ref-1-5_2", session)
+    for bad in ("rag-ref-0-5_2", "rag-ref-7-4_5", "rag-ref-0-4_5 x", "0|4.5", None, 3):
+        assert handlers.open_ref(bad, session) == ""
+    assert "[4.5]" not in first and "[5.2]" not in second
+
+
+def test_markers_become_chips_and_nothing_else_becomes_html():
+    hostile = '[4.5] <img src=x onerror=alert(1)> [9.9" onclick="x] [4.5, 5.2] [4.5](javascript:alert(1)) `[4.5]`'
+    html = render.render_answer_text(hostile, {"4.5": "4.5 CPU <b>vs</b> GPU"}, turn=2)
+    tags = re.findall(r"<(\w+)([^>]*)>", html)
+    assert {tag for tag, _ in tags} <= {"p", "span", "code"}
+    attributes = {name for _, attrs in tags for name in re.findall(r'(\S+?)="', attrs)}
+    assert attributes <= {"class", "role", "tabindex", "title"}, attributes
+    assert html.count("rag-ref-2-4_5") == 3                 # two markers and the one in a code span
+    assert '<span class="rag-chip rag-chip-marker">5.2</span>' in html   # not cited: shown, opens nothing
+    assert 'title="4.5 CPU &lt;b&gt;vs&lt;/b&gt; GPU"' in html
+    # only "[4.5](javascript:...)" keeps its brackets: link syntax, which markdown-it shows as plain text
+    assert re.sub(r"<[^>]+>", "", html).count("[4.5]") == 1 and "[4.5](javascript:" in html
+    # while streaming nothing opens yet; private-use sentinels typed by a model are dropped
+    assert "rag-open" not in render.render_streaming("GPUs [4.5] \ue002x\ue003")
+    assert "\ue002" not in render.render_streaming("GPUs [4.5] \ue002x\ue003")
+
+
+def test_clear_while_streaming_stops_the_old_answer(handlers):
+    session = Session()
+    handlers.submit("Explain slowly what a GPU is", session)
+    loop = handlers.answer_pending(session)
+    next(loop)
+    handlers.submit("What is GPU virtualization?", session)    # queued behind it
+    chat, same, *_ = handlers.clear(session)
+    assert chat == [] and same is session and session.pending == []
+    rest = list(loop)
+    assert all(step[0] == [] for step in rest)                  # the old answer never comes back
+    assert session.history == [] and session.answering is False

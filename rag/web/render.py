@@ -17,6 +17,17 @@ from ..types import Answer, Citation, Hit
 # through markdown-it untouched and are swapped for <mark> afterwards.
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
 _MIN_FRAGMENT = 6   # shorter quote fragments ("- GPU") would highlight noise
+# The same for section markers ("[4.4]") in answer text: swapped for chips after rendering, so the only
+# thing that travels from the model's text into a chip is a section number matched by _SECTION.
+_REF_OPEN, _REF_CLOSE = "\ue002", "\ue003"
+_SENTINELS = (_MARK_OPEN, _MARK_CLOSE, _REF_OPEN, _REF_CLOSE)
+_SECTION = r"\d{1,3}(?:\.\d{1,3}){1,3}"
+# "[4.4]", "[§4.4]", "[Section 4.4]", "[4.4, 4.5]"; not "[4.4](link)", which is Markdown's own
+_MARKER = re.compile(rf"\[\s*((?:(?:§|section)\s*)?{_SECTION}(?:\s*[,;]\s*(?:(?:§|section)\s*)?{_SECTION})*)\s*\](?!\()",
+                     re.IGNORECASE)
+# A chip that opens a section carries "rag-open rag-ref-<turn>-<section, _ for .>" in its class: the
+# Chatbot's sanitiser drops data-* attributes but keeps classes. static/chips.js sends the name back.
+_REF = re.compile(r"rag-ref-(\d{1,4})-(\d{1,3}(?:_\d{1,3}){1,3})")
 
 LABELS = {
     "ko": {
@@ -26,6 +37,7 @@ LABELS = {
         "ko_col": "한국어 원문",
         "en_col": "English companion",
         "missing": "이 언어의 노트가 아직 없습니다.",
+        "open": "섹션 열기",
     },
     "en": {
         "refused": "The notes do not cover this",
@@ -34,8 +46,12 @@ LABELS = {
         "ko_col": "한국어 원문 (Korean original)",
         "en_col": "English companion",
         "missing": "No notes in this language for this section yet.",
+        "open": "Open section",
     },
 }
+# Shown in place of an answer while the question waits for the one before it (both languages: the
+# question's language is not known until the engine answers).
+WAITING = "대기 중: 앞 질문에 답한 뒤 답합니다 · Queued: answered after the question above"
 
 
 def labels(language: str) -> dict:
@@ -51,10 +67,52 @@ def _markdown():
     return MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
 
 
+def _strip_sentinels(text: str) -> str:
+    for sentinel in _SENTINELS:
+        text = text.replace(sentinel, "")
+    return text
+
+
 def render_markdown(text: str) -> str:
     """Markdown -> safe HTML on one logical block (no blank lines, which would end a Chatbot HTML block)."""
-    text = (text or "").replace(_MARK_OPEN, "").replace(_MARK_CLOSE, "")
-    return _flatten(_markdown().render(text))
+    return _flatten(_markdown().render(_strip_sentinels(text or "")))
+
+
+def render_answer_text(text: str, openable: dict | None = None, turn: int | None = None) -> str:
+    """Answer Markdown -> safe HTML with each section marker ("[4.4]") shown as a chip.
+
+    ``openable`` maps section numbers to their labels ("4.4 Title"); those chips carry the class
+    ``rag-ref-<turn>-4_4`` so a click opens the section (static/chips.js). Markers of other
+    sections are shown as plain chips. Markers are swapped for sentinels before Markdown so that
+    "[4.4]" is never read as link syntax, and back to chips after it has escaped everything else.
+    """
+    def protect(match: re.Match) -> str:
+        numbers = re.findall(_SECTION, match.group(1))
+        return " ".join(_REF_OPEN + n + _REF_CLOSE for n in numbers)
+
+    marked = _MARKER.sub(protect, _strip_sentinels(text or ""))
+    rendered = _flatten(_markdown().render(marked))
+    return re.sub(f"{_REF_OPEN}({_SECTION}){_REF_CLOSE}",
+                  lambda m: _marker_chip(m.group(1), openable or {}, turn), rendered)
+
+
+def _marker_chip(number: str, openable: dict, turn: int | None) -> str:
+    label = openable.get(number)
+    if label is None or turn is None:
+        return f'<span class="rag-chip rag-chip-marker">{number}</span>'
+    return f'<span class="rag-chip rag-chip-marker{_opens(turn, number)} title="{html.escape(label)}">{number}</span>'
+
+
+def _opens(turn: int, number: str) -> str:
+    """The rest of a chip's class attribute (closing quote included) that makes it open a section."""
+    # role/tabindex: reachable and announced as a button; chips.js opens it on click, Enter or Space
+    return f' rag-open rag-ref-{turn}-{number.replace(".", "_")}" role="button" tabindex="0"'
+
+
+def parse_ref(ref) -> tuple[int, str] | None:
+    """(turn, section) from a chip's "rag-ref-..." class name, or None for anything else."""
+    match = _REF.fullmatch(ref) if isinstance(ref, str) else None
+    return (int(match.group(1)), match.group(2).replace("_", ".")) if match else None
 
 
 def _flatten(rendered: str) -> str:
@@ -94,8 +152,14 @@ def render_meta(answer: Answer) -> str:
     return f'<div class="rag-meta" title="{html.escape(detail)}">{" · ".join(parts)}</div>'
 
 
-def render_chips(items: list, css_class: str = "rag-chip") -> str:
-    return "".join(f'<span class="{css_class}">{html.escape(chip_label(i))}</span>' for i in items)
+def render_chips(items: list, css_class: str = "rag-chip", turn: int | None = None) -> str:
+    """Chips for citations or hits; with ``turn`` each one opens its section when clicked."""
+    out = []
+    for item in items:
+        opens = turn is not None and re.fullmatch(_SECTION, item.section)
+        attrs = _opens(turn, item.section) if opens else '"'
+        out.append(f'<span class="{css_class}{attrs}>{html.escape(chip_label(item))}</span>')
+    return "".join(out)
 
 
 def render_user_message(question: str) -> str:
@@ -103,27 +167,43 @@ def render_user_message(question: str) -> str:
 
 
 def render_streaming(text: str) -> str:
-    return f'<div class="rag-answer rag-streaming">{render_markdown(text)}</div>'
+    return f'<div class="rag-answer rag-streaming">{render_answer_text(text)}</div>'
 
 
-def render_answer(answer: Answer) -> str:
-    """The finished assistant message: notice, answer or refusal, source chips, generator and time."""
+def render_waiting() -> str:
+    return f'<div class="rag-waiting">{html.escape(WAITING)}</div>'
+
+
+def openable_sections(answer: Answer) -> list[Citation]:
+    """What the chips of a finished answer open: its citations, or a refusal's closest sections."""
+    if answer.refused:
+        return [Citation(h.doc, h.section, h.title, "", h.score) for h in answer.suggestions]
+    return unique_citations(answer.citations)
+
+
+def render_answer(answer: Answer, turn: int | None = None) -> str:
+    """The finished assistant message: notice, answer or refusal, source chips, generator and time.
+
+    With ``turn`` (the answer's number in the conversation) its chips and markers open their sections
+    when clicked, in this answer and in every later one.
+    """
     lab = labels(answer.language)
+    openable = {c.section: chip_label(c) for c in openable_sections(answer)}
     out = []
     if answer.notice:
         out.append(f'<div class="rag-notice">⚠ {html.escape(answer.notice)}</div>')
     if answer.refused:
         out.append(f'<div class="rag-refusal"><div class="rag-refusal-title">{lab["refused"]}</div>')
-        out.append(render_markdown(answer.text))
+        out.append(render_answer_text(answer.text, openable, turn))
         if answer.suggestions:
             out.append(f'<div class="rag-chips"><span class="rag-chips-label">{lab["closest"]}:</span>')
-            out.append(render_chips(answer.suggestions, "rag-chip rag-chip-suggest") + "</div>")
+            out.append(render_chips(answer.suggestions, "rag-chip rag-chip-suggest", turn) + "</div>")
         out.append("</div>")
     else:
-        out.append(f'<div class="rag-answer">{render_markdown(answer.text)}</div>')
+        out.append(f'<div class="rag-answer">{render_answer_text(answer.text, openable, turn)}</div>')
         if answer.citations:
             out.append(f'<div class="rag-chips"><span class="rag-chips-label">{lab["sources"]}:</span>')
-            out.append(render_chips(unique_citations(answer.citations)) + "</div>")
+            out.append(render_chips(unique_citations(answer.citations), turn=turn) + "</div>")
     out.append(render_meta(answer))
     return "".join(out)
 
@@ -159,7 +239,7 @@ def _fragments(quote: str) -> list[str]:
 
 def mark_quote(text: str, quote: str) -> tuple[str, int]:
     """Wrap each quote fragment found in ``text`` with the mark sentinels; returns (text, found)."""
-    text = (text or "").replace(_MARK_OPEN, "").replace(_MARK_CLOSE, "")
+    text = _strip_sentinels(text or "")
     spans: list[tuple[int, int]] = []
     for frag in _fragments(quote):
         pattern = r"\s+".join(re.escape(w) for w in frag.split())

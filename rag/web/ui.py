@@ -25,6 +25,7 @@ from . import render
 log = logging.getLogger(__name__)
 
 CSS_PATH = Path(__file__).with_name("static") / "style.css"
+CHIPS_JS_PATH = Path(__file__).with_name("static") / "chips.js"
 
 EXAMPLES = [
     "CPU와 GPU의 차이점은 무엇인가요?",
@@ -41,16 +42,36 @@ SCROLL_TO_SECTION = "() => document.getElementById('rag-section-view')?.scrollIn
 # Light events (opening a section, picking a suggestion) must not wait behind a slow CPU answer.
 LIGHT_CONCURRENCY = 8
 
+# Shown in the answer bubble while the language model still loads at start (the question waits for it,
+# then streams: one kind of answer, not an extractive one first; see README "Start-up").
+LOADING_LLM = "언어 모델을 불러오는 중… · loading the language model… (the answer starts when it is ready)"
+
+
+@dataclass
+class Turn:
+    """A finished answer's openable sections (its chips), and its language for the section labels."""
+
+    language: str
+    sections: list[Citation]
+
 
 @dataclass
 class Session:
-    """One browser session's conversation. Deep-copied per session by gr.State."""
+    """One browser session's conversation. Deep-copied per session by gr.State.
+
+    Gradio hands the same object to every event of the session, also to two at once (a question sent
+    while another streams), so the handlers change it only under their lock.
+    """
 
     history: list[dict] = field(default_factory=list)   # raw {"role", "content"} turns for the engine
     display: list[dict] = field(default_factory=list)   # escaped HTML messages for the Chatbot
     citations: list[Citation] = field(default_factory=list)  # chips of the latest answer
     suggestions: list[Hit] = field(default_factory=list)     # buttons of the latest refusal
     language: str = "en"                                     # language of the latest answer
+    turns: list[Turn] = field(default_factory=list)          # every finished answer; chips name it by index
+    pending: list[tuple[str, int]] = field(default_factory=list)  # queued (question, its display row)
+    answering: bool = False                                  # an answer loop runs for this session
+    cleared: int = 0                                         # times cleared; an answer begun before stops
 
 
 def _hidden():
@@ -66,68 +87,137 @@ class ChatHandlers:
 
     def __init__(self, engine):
         self.engine = engine
+        self._lock = threading.Lock()   # guards every Session: one session's events may run at once
 
-    def respond(self, message: str, session: Session | None) -> Iterator[tuple]:
-        """Stream one answer. Yields (chat, session, chips, suggestions, textbox)."""
+    def submit(self, message: str, session: Session | None) -> tuple:
+        """Show the question at once and queue it. Returns (chat, session, textbox).
+
+        A question sent while another is being answered is not lost: it appears in the chat marked as
+        queued and is answered after the current one (``answer_pending`` takes the queue in order).
+        """
         session = session if session is not None else Session()
         # lone surrogates and control characters would reach the page (gradio's JSON encoder rejects them)
         question = normalise(message or "").strip()
-        if not question:
-            yield list(session.display), session, gr.skip(), gr.skip(), ""
+        with self._lock:
+            if question:
+                busy = session.answering or bool(session.pending)
+                session.display.append({"role": "user", "content": render.render_user_message(question)})
+                placeholder = render.render_waiting() if busy else render.render_streaming("…")
+                session.display.append({"role": "assistant", "content": placeholder})
+                session.pending.append((question, len(session.display) - 1))
+            return list(session.display), session, ""
+
+    def answer_pending(self, session: Session | None) -> Iterator[tuple]:
+        """Answer the session's queued questions in order, streaming. Yields (chat, session, chips, suggestions).
+
+        One loop per session: called while a loop runs (a second question's own event), it returns at
+        once and the running loop answers that question too.
+        """
+        with self._lock:
+            if session is None or session.answering or not session.pending:
+                yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                return
+            session.answering = True
+        try:
+            while True:
+                with self._lock:
+                    if not session.pending:
+                        session.answering = False
+                        return
+                    question, row = session.pending.pop(0)
+                yield from self._answer(session, question, row)
+        finally:   # also when the browser goes away mid-stream: the next question starts a new loop
+            with self._lock:
+                session.answering = False
+
+    def respond(self, message: str, session: Session | None) -> Iterator[tuple]:
+        """Submit and answer in one event: the ``/respond`` API endpoint (scripts, load tests).
+
+        Yields (chat, session, chips, suggestions, textbox).
+        """
+        chat, session, box = self.submit(message, session)
+        yield chat, session, gr.skip(), gr.skip(), box
+        if not session.pending:   # an empty question: nothing was queued
             return
+        for chat, session_, chips, suggestions in self.answer_pending(session):
+            yield chat, session_, chips, suggestions, gr.skip()
+
+    def _show(self, session: Session, row: int, html: str, cleared: int) -> list[dict]:
+        with self._lock:
+            if session.cleared == cleared:   # else the chat was cleared while this answer streamed
+                session.display[row] = {"role": "assistant", "content": html}
+            return list(session.display)
+
+    def _answer(self, session: Session, question: str, row: int) -> Iterator[tuple]:
         history = [dict(turn) for turn in session.history]  # the engine never sees our later edits
-        session.display = session.display + [
-            {"role": "user", "content": render.render_user_message(question)},
-            {"role": "assistant", "content": render.render_streaming("…")},
-        ]
-        yield list(session.display), session, _hidden(), _hidden(), ""
+        cleared = session.cleared
+        waiting = LOADING_LLM if self.llm_loading() else "…"
+        yield self._show(session, row, render.render_streaming(waiting), cleared), session, _hidden(), _hidden()
         answer = None
         try:
             text = ""
             for piece in self.engine.ask(question, history=history, stream=True):
+                if session.cleared != cleared:
+                    return   # nobody is waiting for this answer any more; closing the stream stops it
                 if isinstance(piece, Answer):
                     answer = piece
                     break
                 text += str(piece)
-                session.display[-1] = {"role": "assistant", "content": render.render_streaming(text)}
-                yield list(session.display), session, gr.skip(), gr.skip(), gr.skip()
+                yield self._show(session, row, render.render_streaming(text), cleared), session, gr.skip(), gr.skip()
             if answer is None:
                 raise RagError("The engine finished without an answer; see the server log.")
         except RagError as exc:
-            session.display[-1] = {"role": "assistant", "content": render.render_error(str(exc))}
-            yield list(session.display), session, _hidden(), _hidden(), gr.skip()
+            yield self._show(session, row, render.render_error(str(exc)), cleared), session, _hidden(), _hidden()
             return
         except Exception as exc:  # the page must stay usable; details go to the server log
             log.exception("answering %r failed", question)
             message = f"Something went wrong while answering ({type(exc).__name__}). Please try again."
-            session.display[-1] = {"role": "assistant", "content": render.render_error(message)}
-            yield list(session.display), session, _hidden(), _hidden(), gr.skip()
+            yield self._show(session, row, render.render_error(message), cleared), session, _hidden(), _hidden()
             return
-        yield self._finish(session, question, answer)
+        yield self._finish(session, question, answer, row, cleared)
 
-    def _finish(self, session: Session, question: str, answer: Answer) -> tuple:
-        session.display[-1] = {"role": "assistant", "content": render.render_answer(answer)}
-        session.history = session.history + [
-            {"role": "user", "content": question},
-            {"role": "assistant", "content": answer.text},
-        ]
-        session.citations = [] if answer.refused else render.unique_citations(answer.citations)
-        session.suggestions = list(answer.suggestions) if answer.refused else []
-        session.language = answer.language or session.language
+    def _finish(self, session: Session, question: str, answer: Answer, row: int, cleared: int) -> tuple:
+        with self._lock:
+            if session.cleared != cleared:
+                return list(session.display), session, gr.skip(), gr.skip()
+            turn = len(session.turns)
+            session.turns.append(Turn(answer.language or session.language, render.openable_sections(answer)))
+            session.history = session.history + [
+                {"role": "user", "content": question},
+                {"role": "assistant", "content": answer.text},
+            ]
+            session.citations = [] if answer.refused else render.unique_citations(answer.citations)
+            session.suggestions = list(answer.suggestions) if answer.refused else []
+            session.language = answer.language or session.language
+        chat = self._show(session, row, render.render_answer(answer, turn), cleared)
         chips = _samples([render.chip_label(c) for c in session.citations])
         suggestions = _samples([render.suggestion_question(h, session.language) for h in session.suggestions])
-        return list(session.display), session, chips, suggestions, gr.skip()
+        return chat, session, chips, suggestions
 
     def open_citation(self, index, session: Session | None) -> str:
         """HTML of the cited section, both languages, the quote highlighted."""
         if session is None or not isinstance(index, int) or not 0 <= index < len(session.citations):
             return ""
-        citation = session.citations[index]
+        return self._section(session.citations[index], session.language)
+
+    def open_ref(self, ref, session: Session | None) -> str:
+        """The section behind a chip inside any answer, named by its class ``rag-ref-<turn>-<section>``."""
+        parsed = render.parse_ref(ref)
+        if session is None or parsed is None or parsed[0] >= len(session.turns):
+            return ""
+        turn = session.turns[parsed[0]]
+        citation = next((c for c in turn.sections if c.section == parsed[1]), None)
+        return self._section(citation, turn.language) if citation else ""
+
+    def open_ref_event(self, session: Session | None, event: gr.EventData) -> str:
+        return self.open_ref(getattr(event, "_data", None) and event._data.get("ref"), session)
+
+    def _section(self, citation: Citation, language: str) -> str:
         try:
             view = self.engine.section_view(citation.doc, citation.section)
         except RagError as exc:
             return render.render_error(str(exc))
-        return render.render_section(view or {}, citation, session.language)
+        return render.render_section(view or {}, citation, language)
 
     def pick_suggestion(self, index, session: Session | None) -> str:
         if session is None or not isinstance(index, int) or not 0 <= index < len(session.suggestions):
@@ -138,10 +228,27 @@ class ChatHandlers:
     def pick_example(index) -> str:
         return EXAMPLES[index] if isinstance(index, int) and 0 <= index < len(EXAMPLES) else ""
 
-    @staticmethod
-    def clear() -> tuple:
-        """(chat, session, chips, suggestions, section view, textbox) for a fresh conversation."""
-        return [], Session(), _hidden(), _hidden(), "", ""
+    def clear(self, session: Session | None = None) -> tuple:
+        """(chat, session, chips, suggestions, section view, textbox) for a fresh conversation.
+
+        The session is emptied in place, not replaced: an answer still streaming into it holds the same
+        object, sees ``cleared`` change and stops, instead of bringing the old conversation back.
+        """
+        session = session if session is not None else Session()
+        with self._lock:
+            session.cleared += 1
+            session.pending.clear()
+            session.display.clear()
+            session.history, session.turns, session.citations, session.suggestions = [], [], [], []
+        return [], session, _hidden(), _hidden(), "", ""
+
+    def llm_loading(self) -> bool:
+        state = getattr(self.engine, "llm_state", None)   # engines in tests may not have one
+        return callable(state) and state() == "loading"
+
+    def status_refresh(self) -> tuple:
+        """(header, timer): the header again, and the timer stopped once the language model is loaded."""
+        return _header(self.status_html()), gr.Timer(active=self.llm_loading())
 
     def status_html(self) -> str:
         try:
@@ -160,6 +267,9 @@ def build_ui(engine, concurrency: int = 1) -> gr.Blocks:
         # fills in when they are ready, and a question asked before then waits for them.
         header = gr.HTML(_header('<span class="rag-status">loading models… · 모델을 불러오는 중…</span>'))
         demo.load(lambda: _header(h.status_html()), None, header, **{"concurrency_limit": None})
+        # the header says "(loading…)" beside the generator until the language model is in memory
+        status_timer = gr.Timer(1.0)
+        status_timer.tick(h.status_refresh, None, [header, status_timer], **{"concurrency_limit": None})
         # latex off: "$" in notes is money, not maths; our HTML is escaped already, sanitising is a backstop
         chat = gr.Chatbot(elem_id="rag-chat", show_label=False, height="60vh", latex_delimiters=[],
                           sanitize_html=True, buttons=["copy", "copy_all"],
@@ -174,23 +284,37 @@ def build_ui(engine, concurrency: int = 1) -> gr.Blocks:
                              max_lines=6, autofocus=True)
             send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="rag-send")
         section = gr.HTML("", elem_id="rag-section-view")
+        # chips inside any answer (earlier ones too) open their section through this empty element
+        chip_bridge = gr.HTML("", js_on_load=CHIPS_JS_PATH.read_text(encoding="utf-8"), elem_id="rag-chip-bridge",
+                              apply_default_css=False)
         examples = gr.Dataset(components=["textbox"], samples=[[q] for q in EXAMPLES], type="index",
                               label="예시 질문 · Example questions", elem_id="rag-examples")
         clear = gr.Button("대화 지우기 · Clear chat", variant="secondary", size="sm", elem_id="rag-clear")
 
-        outputs = [chat, session, chips, suggest, box]
         answer_kw = dict(concurrency_limit=concurrency, concurrency_id="answer")
         light_kw = dict(concurrency_limit=LIGHT_CONCURRENCY)
-        box.submit(h.respond, [box, session], outputs, **answer_kw)
-        send.click(h.respond, [box, session], outputs, **answer_kw)
+        # Asking is two events: `submit` shows the question at once, marked as queued while another answer
+        # streams ("multiple": a second Enter is never dropped), and `answer_pending` streams the answers.
+        submit_kw = dict(**light_kw, trigger_mode="multiple", show_progress="hidden")
+        asked, answered = [chat, session, box], [chat, session, chips, suggest]
+
+        def ask_from(event):
+            return event(h.submit, [box, session], asked, **submit_kw).then(
+                h.answer_pending, [session], answered, **answer_kw)
+
+        ask_from(box.submit)
+        ask_from(send.click)
+        ask_from(suggest.click(h.pick_suggestion, [suggest, session], [box], **light_kw).then)
+        ask_from(examples.click(h.pick_example, [examples], [box], **light_kw).then)
         chips.click(h.open_citation, [chips, session], [section], **light_kw).then(None, js=SCROLL_TO_SECTION)
-        suggest.click(h.pick_suggestion, [suggest, session], [box], **light_kw).then(
-            h.respond, [box, session], outputs, **answer_kw)
-        examples.click(h.pick_example, [examples], [box], **light_kw).then(
-            h.respond, [box, session], outputs, **answer_kw)
+        chip_bridge.open_section(h.open_ref_event, [session], [section], **light_kw).then(None, js=SCROLL_TO_SECTION)
         cleared = [chat, session, chips, suggest, section, box]
-        clear.click(h.clear, None, cleared, **light_kw)
-        chat.clear(h.clear, None, cleared, **light_kw)   # the Chatbot's own trash icon
+        clear.click(h.clear, [session], cleared, **light_kw)
+        chat.clear(h.clear, [session], cleared, **light_kw)   # the Chatbot's own trash icon
+        # One call from question to finished chat, for scripts and load tests (gradio_client: /respond);
+        # the page itself uses the two events above.
+        api = gr.Button(visible=False)
+        api.click(h.respond, [box, session], [chat, session, chips, suggest, box], api_name="respond", **answer_kw)
     demo.queue(default_concurrency_limit=concurrency)
     return demo
 
