@@ -58,6 +58,7 @@ class Engine:
         self._generators: dict[str, object] = {}
         self._data = None
         self._notes: LoadedNotes | None = None
+        self._llm_state = ""               # "", "loading", "ready", "failed": see llm_state()
 
     # -- index ----------------------------------------------------------------------------------------
     def embedder(self):
@@ -235,15 +236,43 @@ class Engine:
 
     def status(self) -> dict:
         retriever = self.retriever()
-        return {"generator": self.generator().label, "sections": len({(s.doc, s.section) for s in self._data.sections}),
+        llm = {"loading": " (loading…)", "failed": " (failed to load)"}.get(self._llm_state, "")
+        return {"generator": self.generator().label + llm,
+                "sections": len({(s.doc, s.section) for s in self._data.sections}),
                 "chunks": len(retriever.chunks), "index": str(self._data.root),
                 "embedder": self.query_embedder().model_id, "query_encoder": getattr(self.query_embedder(), "label", "")}
 
     def warm_up(self) -> None:
-        """Load the index, models and tokenizer now rather than on the first question."""
+        """Load the index, models and tokenizer now rather than on the first question. The language
+        model loads in its own thread beside the index: llama.cpp maps its file while Kiwi builds."""
         threading.Thread(target=tokenizer.warm_up, daemon=True).start()
+        llm = threading.Thread(target=self._load_generator_quietly, daemon=True, name="llm-load")
+        llm.start()
         self.retriever()
-        self.generator()
+        llm.join()
+
+    def load_generator(self) -> None:
+        """Load the default generator's model now (llama.cpp: seconds) rather than inside the first answer."""
+        self._llm_state = "loading"
+        try:
+            generator = self.generator()
+            load = getattr(generator, "load", None)
+            if callable(load) and getattr(generator, "uses_llm", True):
+                load()
+        except Exception:
+            self._llm_state = "failed"
+            raise
+        self._llm_state = "ready"
+
+    def _load_generator_quietly(self) -> None:
+        try:
+            self.load_generator()
+        except Exception:  # noqa: BLE001 - the first answer raises it again, with its message
+            pass
+
+    def llm_state(self) -> str:
+        """"" before ``load_generator``, then "loading", "ready" or "failed" (the web page shows it)."""
+        return self._llm_state
 
 
 def _explain(problems: list[str], settings: Settings) -> str:

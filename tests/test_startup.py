@@ -246,3 +246,55 @@ def test_damaged_vector_cache_means_a_full_embedding(tmp_path, fake_embedder):
     vectors, embedded = VectorCache(cache_dir, fake_embedder.model_id).embed(texts, fake_embedder.embed_passages)
     assert embedded == 3 and np.allclose(vectors, fake_embedder.embed_passages(texts))
     assert len(VectorCache(cache_dir, fake_embedder.model_id)) == 3     # rewritten whole
+
+
+# --- the language model loads in the background, and the page says so ---------------------------------
+
+class SlowLoadingGenerator:
+    """A generator whose load blocks until released: the state can be read while it 'loads'."""
+
+    name, label, uses_llm = "slow", "slow:fake", True
+
+    def __init__(self):
+        import threading
+
+        self.release = threading.Event()
+        self.loads = 0
+
+    def load(self):
+        self.loads += 1
+        assert self.release.wait(30)
+
+    def count_tokens(self, text):
+        return len(text) // 3
+
+    def stream(self, request):
+        yield "GPU clusters train models together [1.1]."
+
+    def complete(self, request):
+        return "".join(self.stream(request))
+
+
+def test_warm_up_loads_the_llm_in_the_background_and_reports_its_state(tmp_path, make_engine):
+    import threading
+
+    notes = tmp_path / "notes" / "tiny.en.md"
+    notes.parent.mkdir()
+    notes.write_text(NOTES, encoding="utf-8")
+    engine = make_engine(notes=(notes.parent,))
+    slow = SlowLoadingGenerator()
+    engine._generators[engine.settings.generator] = slow
+    assert engine.llm_state() == ""
+    warm = threading.Thread(target=engine.warm_up, daemon=True)
+    warm.start()
+    for _ in range(300):
+        if engine.llm_state() == "loading" and engine._retriever is not None:
+            break
+        threading.Event().wait(0.05)
+    assert engine.llm_state() == "loading" and slow.loads == 1
+    assert "(loading" in engine.status()["generator"]       # the index is usable before the model
+    slow.release.set()
+    warm.join(10)
+    assert not warm.is_alive() and engine.llm_state() == "ready"
+    assert "(loading" not in engine.status()["generator"]
+
