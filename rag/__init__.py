@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .types import Answer, Citation, Hit
 
-__all__ = ["ask", "search", "Answer", "Citation", "Hit", "Engine"]
+__all__ = ["ask", "search", "quiz", "Answer", "Citation", "Hit", "Engine"]
 
 
 def ask(question: str, history=None, stream: bool = False, generator: str | None = None):
@@ -30,4 +30,8 @@ def __getattr__(name):
         from .engine import Engine
 
         return Engine
+    if name == "quiz":   # study mode: quiz.generate(...), quiz.grade(item_id, answer)
+        import importlib
+
+        return importlib.import_module(".study.quiz", __name__)
     raise AttributeError(name)

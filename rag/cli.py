@@ -152,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from .study.cli import add_parser as add_quiz_parser   # `rag quiz` (study mode) lives in rag/study/cli.py
+
+    add_quiz_parser(sub)
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -59,10 +59,24 @@ class Settings:
 
     @property
     def resolved_index_dir(self) -> Path:
+    # study mode (rag quiz, the Quiz tab)
+    study_db: str = ""                # progress database: a path or sqlite:///path; "" = <home>/study.sqlite3
+    study_max_answer_chars: int = 1000
+
         return Path(self.index_dir) if self.index_dir else Path(self.home) / "index"
 
     @property
     def models_dir(self) -> Path:
+    @property
+    def study_db_path(self) -> Path:
+        """Where progress is kept. Only SQLite for now; a server URL (postgresql://...) needs a new backend."""
+        value = self.study_db or str(Path(self.home) / "study.sqlite3")
+        if value.startswith("sqlite:///"):
+            value = value[len("sqlite:///"):]
+        elif "://" in value:
+            raise ConfigError(f"RAG_STUDY_DB={value!r}: only a file path or sqlite:///path is supported so far.")
+        return Path(value).expanduser()
+
         return Path(self.home) / "models"
 
     def with_overrides(self, **overrides) -> "Settings":

@@ -1,0 +1,371 @@
+"""Quiz items from the notes' own structure; no LLM, deterministic.
+
+What the notes give, and what becomes of it:
+- definition lines "X : Y"        -> "what is X?" (key Y), "what is described as Y?" (key X), multiple choice
+- arrowed sequences "a > b > c"    -> ordering
+- two-column comparison tables     -> "which of the two ...?" (4.5 CPU vs GPU, 5.7, 6.4)
+- plain lists (benefits, components) -> multiple choice, distractors from sibling lists
+- Korean terms with English in parentheses -> term <-> translation
+
+Every key is cut verbatim from its evidence line. The English companion follows the Korean notes line by
+line, so each item also carries its key in the other language (``answer_alt``): an answer in either
+language is graded on content. Item ids hash the content they came from, never the seed, so an id found
+in one quiz (``rag quiz --json``) can be graded later (``rag quiz --grade ID``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..prompts import template
+from ..types import Section
+from .types import QuizItem
+
+_BULLET = re.compile(r"^(?:[-*]\s+|\d+\)\s*|:\s+)")
+_DEFINITION = re.compile(r"^(?P<term>[^:]{2,60}?)\s+:\s+(?P<body>\S.*)$")
+_TABLE_RULE = re.compile(r":?-{2,}:?")
+_CELL_ITEM = re.compile(r"(?:^|\s)-\s+")
+_SEQUENCE = re.compile(r"\s>\s")
+MIN_LIST = 3          # a list shorter than this gives no good distractors
+MC_CHOICES = 4
+
+
+@lru_cache(maxsize=None)
+def _messages() -> dict:
+    return json.loads(template("study_messages.json"))
+
+
+def text(key: str, language: str, **values) -> str:
+    """A student-facing message in ``language`` (rag/prompts/study_messages.json)."""
+    table = _messages()[key]
+    return table.get(language, table["en"]).format(**values)
+
+
+# -- the notes' structure -------------------------------------------------------------------------
+
+@dataclass
+class Line:
+    text: str                      # the line without its bullet
+    raw: str
+    indent: int
+    summary: bool = False          # ": ..." opening line of a section
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class Parsed:
+    section: Section
+    lines: list[Line] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+
+
+def parse(section: Section) -> Parsed:
+    out = Parsed(section)
+    table: Table | None = None
+    for raw in section.text.splitlines():
+        stripped = raw.strip()
+        if not stripped or stripped.startswith(">"):
+            table = None
+            continue
+        if stripped.startswith("|"):
+            cells = [c.strip() for c in stripped.strip("|").split("|")]
+            if all(_TABLE_RULE.fullmatch(c) for c in cells if c):
+                continue
+            if table is None:
+                table = Table(cells, [])
+                out.tables.append(table)
+            else:
+                table.rows.append(cells + [""] * (len(table.header) - len(cells)))
+            continue
+        table = None
+        body = _BULLET.sub("", stripped)
+        out.lines.append(Line(body, stripped, len(raw) - len(raw.lstrip()), stripped.startswith(":")))
+    return out
+
+
+def cell_items(cell: str) -> list[str]:
+    """"- a - b" -> ["a", "b"]; a plain cell is one item."""
+    parts = [p.strip() for p in _CELL_ITEM.split(cell)]
+    return [p for p in parts if p]
+
+
+def _definition(line: Line):
+    if line.summary:
+        return None
+    match = _DEFINITION.match(line.text)
+    if not match or match.group("term").strip().endswith(("http", "https")):
+        return None
+    term, body = match.group("term").strip(), match.group("body").strip()
+    if body.startswith(("http://", "https://")) or len(body) < 4:
+        return None
+    return term, body
+
+
+def _list_items(parsed: Parsed) -> list[tuple[int, Line]]:
+    """Plain list lines (no "term : body"), when the section is a list of at least MIN_LIST of them."""
+    items = [(i, l) for i, l in enumerate(parsed.lines)
+             if not l.summary and l.indent == 0 and _definition(l) is None and ":" not in l.text]
+    return items if len(items) >= MIN_LIST else []
+
+
+# -- items ----------------------------------------------------------------------------------------
+
+def _item_id(section: Section, kind: str, *parts: str) -> str:
+    digest = hashlib.sha1("\0".join((section.doc, section.language, section.section, kind) + parts)
+                          .encode("utf-8")).hexdigest()[:8]
+    return f"{section.language}-{section.section}-{kind}-{digest}"
+
+
+def _shuffled(values: list[str], key: str) -> list[str]:
+    """Choices in an order fixed by the item (not the quiz seed), so "B" means the same thing later."""
+    out = list(values)
+    random.Random(key).shuffle(out)
+    return out
+
+
+class _Builder:
+    def __init__(self, sections: list[Section]):
+        self.by_key = {(s.doc, s.language, s.section): s for s in sections}
+        self.parsed = {key: parse(s) for key, s in self.by_key.items()}
+        self.items: list[QuizItem] = []
+        self.seen: set[str] = set()
+        self.alt_text = self._alt_texts()
+
+    def _alt_texts(self) -> dict[str, str]:
+        """Line text (and definition body, and table cell item) -> the companion's parallel one."""
+        out: dict[str, str] = {}
+        for key, parsed in self.parsed.items():
+            other = self.companion(parsed.section)
+            if other is None:
+                continue
+            for mine, theirs in zip(parsed.lines, other.lines):
+                out.setdefault(mine.text, theirs.text)
+                a, b = _definition(mine), _definition(theirs)
+                if a and b:
+                    out.setdefault(a[1], b[1])
+                    out.setdefault(a[0], b[0])
+            for t_mine, t_theirs in zip(parsed.tables, other.tables):
+                for h_mine, h_theirs in zip(t_mine.header, t_theirs.header):
+                    out.setdefault(h_mine, h_theirs)
+                for r_mine, r_theirs in zip(t_mine.rows, t_theirs.rows):
+                    for c_mine, c_theirs in zip(r_mine, r_theirs):
+                        i_mine, i_theirs = cell_items(c_mine), cell_items(c_theirs)
+                        if len(i_mine) == len(i_theirs):
+                            for x, y in zip(i_mine, i_theirs):
+                                out.setdefault(x, y)
+        return out
+
+    def companion(self, section: Section) -> Parsed | None:
+        other = "en" if section.language == "ko" else "ko"
+        return self.parsed.get((section.doc, other, section.section))
+
+    def add(self, section: Section, kind: str, question: str, answer: str, evidence: str,
+            choices=(), answer_alt: str = "", evidence_alt: str = "", id_parts=()) -> None:
+        if answer not in evidence:   # the rule every item keeps: its key is written in its evidence
+            return
+        item_id = _item_id(section, kind, *(id_parts or (question, answer)))
+        if item_id in self.seen:
+            return
+        self.seen.add(item_id)
+        other = self.companion(section)
+        self.items.append(QuizItem(
+            id=item_id, kind=kind, question=question, answer=answer, section=section.section,
+            title=section.title, chapter=section.chapter, evidence=evidence, language=section.language,
+            doc=section.doc, choices=tuple(choices), answer_alt=answer_alt, evidence_alt=evidence_alt,
+            title_alt=other.section.title if other else "",
+            choices_alt=tuple(self.alt_text.get(c, "") for c in choices)))
+
+    # definitions, sequences --------------------------------------------------------------------
+    def definitions(self, key) -> None:
+        parsed = self.parsed[key]
+        section, lang = parsed.section, parsed.section.language
+        other = self.companion(section)
+        pool = self._chapter_definitions(section)
+        for index, line in enumerate(parsed.lines):
+            found = _definition(line)
+            if not found:
+                continue
+            term, body = found
+            alt_line = other.lines[index] if other and index < len(other.lines) else None
+            alt = _definition(alt_line) if alt_line else None
+            alt_term, alt_body = alt if alt else ("", "")
+            alt_text = alt_line.text if alt_line else ""
+            if len(_SEQUENCE.findall(body)) >= 2:
+                self._order(section, term, body, line.text, alt_body, alt_text)
+                continue
+            self.add(section, "short", text("q_define", lang, term=term), body, line.text,
+                     answer_alt=alt_body, evidence_alt=alt_text)
+            if len(body) <= 160:
+                self.add(section, "short", text("q_reverse", lang, definition=body), term, line.text,
+                         answer_alt=alt_term, evidence_alt=alt_text)
+            distractors = [b for t, b in pool if b != body]
+            if len(distractors) >= MC_CHOICES - 1:
+                item_key = _item_id(section, "mc", term, body)
+                picked = random.Random(item_key).sample(sorted(distractors), MC_CHOICES - 1)
+                self.add(section, "mc", text("q_mc_define", lang, term=term), body, line.text,
+                         choices=_shuffled(picked + [body], item_key), answer_alt=alt_body,
+                         evidence_alt=alt_text, id_parts=(term, body))
+
+    def _chapter_definitions(self, section: Section) -> list[tuple[str, str]]:
+        out = []
+        for (doc, lang, _), parsed in self.parsed.items():
+            if doc == section.doc and lang == section.language and parsed.section.chapter == section.chapter:
+                out.extend(d for d in map(_definition, parsed.lines) if d and len(_SEQUENCE.findall(d[1])) < 2)
+        return out
+
+    def _order(self, section, what, body, evidence, alt_body, alt_text) -> None:
+        stages = [s.strip() for s in _SEQUENCE.split(body)]
+        if len(stages) < 3 or len(set(stages)) != len(stages):
+            return
+        item_key = _item_id(section, "order", what, body)
+        choices = _shuffled(stages, item_key)
+        if choices == stages:
+            choices = stages[1:] + stages[:1]
+        alt_stages = [s.strip() for s in _SEQUENCE.split(alt_body)] if alt_body else []
+        self.add(section, "order", text("q_order", section.language, what=what), " > ".join(stages), evidence,
+                 choices=choices, answer_alt=" > ".join(alt_stages) if len(alt_stages) == len(stages) else "",
+                 evidence_alt=alt_text, id_parts=(what, body))
+
+    # lists -------------------------------------------------------------------------------------
+    def lists(self, key) -> None:
+        parsed = self.parsed[key]
+        section, lang = parsed.section, parsed.section.language
+        items = _list_items(parsed)
+        if not items:
+            return
+        other = self.companion(section)
+        mine = {l.text for _, l in items}
+        siblings = sorted({l.text for k, p in self.parsed.items()
+                           if k[0] == section.doc and k[1] == lang and k != key
+                           for _, l in _list_items(p)} - mine)
+        for index, line in items:
+            item_key = _item_id(section, "mc", section.title, line.text)
+            picked = random.Random(item_key).sample(siblings, MC_CHOICES - 1)
+            alt = other.lines[index].text if other and index < len(other.lines) else ""
+            self.add(section, "mc", text("q_mc_list", lang, title=section.title), line.text, line.text,
+                     choices=_shuffled(picked + [line.text], item_key), answer_alt=alt, evidence_alt=alt,
+                     id_parts=(section.title, line.text))
+
+    # tables ------------------------------------------------------------------------------------
+    def tables(self, key) -> None:
+        parsed = self.parsed[key]
+        section, lang = parsed.section, parsed.section.language
+        other = self.companion(section)
+        for t_index, table in enumerate(parsed.tables):
+            alt_table = other.tables[t_index] if other and t_index < len(other.tables) else None
+            labelled = len(table.header) == 3          # first column names the row (4.5, 5.7)
+            columns = table.header[1:] if labelled else table.header
+            if len(columns) != 2 or not all(columns):
+                continue
+            first = 1 if labelled else 0
+            for r_index, row in enumerate(table.rows):
+                row_name = row[0] if labelled else ""
+                for c_offset, column in enumerate(columns):
+                    cell = row[first + c_offset]
+                    alt_items, alt_col, alt_row = [], "", ""
+                    if alt_table and r_index < len(alt_table.rows):
+                        alt_cells = alt_table.rows[r_index]
+                        alt_items = cell_items(alt_cells[first + c_offset])
+                        alt_col = (alt_table.header[1:] if labelled else alt_table.header)[c_offset]
+                        alt_row = alt_cells[0] if labelled else ""
+                    for i_index, item in enumerate(cell_items(cell)):
+                        alt_item = alt_items[i_index] if len(alt_items) == len(cell_items(cell)) else ""
+                        evidence = f"{column} — {row_name}: {item}" if row_name else f"{column}: {item}"
+                        evidence_alt = ((f"{alt_col} — {alt_row}: {alt_item}" if alt_row else f"{alt_col}: {alt_item}")
+                                        if alt_item else "")
+                        values = dict(item=item, a=columns[0], b=columns[1], row=row_name)
+                        question = text("q_two_way_row" if row_name else "q_two_way", lang, **values)
+                        self.add(section, "mc", question, column, evidence, choices=columns,
+                                 answer_alt=alt_col if alt_item else "", evidence_alt=evidence_alt,
+                                 id_parts=(row_name, column, item))
+
+    # term <-> translation ----------------------------------------------------------------------
+    def terms(self, key) -> None:
+        """From the Korean notes' "한국어 용어(English term)" pairs: a Korean item asks for the English
+        term, an English item for the Korean one; both quote the Korean line."""
+        from ..text.glossary import mine_glossary
+
+        parsed = self.parsed[key]
+        section = parsed.section
+        if section.language != "ko":
+            return
+        en_section = self.companion(section)
+        for index, line in enumerate(parsed.lines):
+            for entry in mine_glossary([line.text]):
+                ko, en = entry.ko.strip(), entry.en.strip()
+                if len(en) < 3 or en.lower() in ko.lower() or ko.lower() in en.lower():
+                    continue
+                if ko not in line.text or en not in line.text:
+                    continue
+                alt = en_section.lines[index].text if en_section and index < len(en_section.lines) else ""
+                if en_section is not None and en.lower() not in alt.lower():
+                    continue   # a typo the English companion corrected ("Coupmute-intensive"): not a key to learn
+                self.add(section, "term", text("q_term_en", "ko", ko=ko), en, line.text, evidence_alt=alt,
+                         id_parts=("ko->en", ko, en))
+                if en_section is not None:
+                    self.add(en_section.section, "term", text("q_term_ko", "en", en=en), ko, line.text,
+                             evidence_alt=alt, id_parts=("en->ko", ko, en))
+
+
+def build_bank(sections: list[Section]) -> list[QuizItem]:
+    """Every item the notes give, in the notes' order."""
+    builder = _Builder(sections)
+    for key in builder.parsed:
+        builder.definitions(key)
+        builder.lists(key)
+        builder.tables(key)
+        builder.terms(key)
+    order = {(s.language, s.section): i for i, s in enumerate(sections)}
+    kinds = {"short": 0, "mc": 1, "order": 2, "term": 3}
+    return sorted(builder.items, key=lambda it: (order.get((it.language, it.section), 0), kinds[it.kind]))
+
+
+def select(bank: list[QuizItem], n: int = 10, seed: int = 0, chapters=None, language: str | None = None,
+           exclude=()) -> list[QuizItem]:
+    """``n`` items spread over sections and kinds, chosen by ``seed`` (same seed, same quiz)."""
+    wanted = {str(c) for c in chapters} if chapters else None
+    pool = [it for it in bank if (wanted is None or it.chapter in wanted)
+            and (language is None or it.language == language) and it.id not in set(exclude)]
+    rng = random.Random(seed)
+    groups: dict[str, list[QuizItem]] = {}
+    for item in pool:
+        groups.setdefault(item.section, []).append(item)
+    for section, items in groups.items():
+        # one of each kind before a second of any: a section's many term pairs must not fill the quiz
+        kinds = sorted({it.kind for it in items})
+        rng.shuffle(kinds)
+        rng.shuffle(items)
+        seen: dict[str, int] = {}
+        ranked = []
+        for item in items:
+            seen[item.kind] = seen.get(item.kind, 0) + 1
+            ranked.append((seen[item.kind], kinds.index(item.kind), item))
+        groups[section] = [item for *_, item in sorted(ranked, key=lambda r: (r[0], r[1]), reverse=True)]
+    order = sorted(groups)
+    rng.shuffle(order)
+    picked: list[QuizItem] = []
+    # term pairs are the most numerous kind; at most a quarter of a quiz unless nothing else is left
+    term_cap = max(1, -(-n // 4))
+    for capped in (True, False):
+        while len(picked) < n:
+            added = False
+            for section in order:
+                group = groups[section]
+                allowed = [it for it in group if not (capped and it.kind == "term"
+                                                      and sum(p.kind == "term" for p in picked) >= term_cap)]
+                if allowed and len(picked) < n:
+                    picked.append(allowed[-1])
+                    group.remove(allowed[-1])
+                    added = True
+            if not added:
+                break
+    return picked
