@@ -49,7 +49,8 @@ class Engine:
         self.settings = settings or load_settings()
         self.auto_index = auto_index
         self.progress = progress or (lambda message, *rest: None)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()     # guards the loaded state; never held while embedding
+        self._build_lock = threading.RLock()   # one build or index load at a time (taken before _lock)
         self._embedder = embedder          # tests and tools may pass one in; else loaded from settings
         self._embedder_given = embedder is not None
         self._query_embedder = None        # embeds questions: the ONNX encoder, else the embedder
@@ -112,7 +113,8 @@ class Engine:
     def build_index(self, force: bool = False) -> BuildReport:
         start = time.perf_counter()
         index_dir = self.settings.resolved_index_dir
-        with self._lock:
+        # built outside self._lock, so questions keep being answered from the loaded index meanwhile
+        with self._build_lock:
             self._notes = None
             notes = self.read_notes()
             problems = self.index_problems()
@@ -141,29 +143,40 @@ class Engine:
             path = store.write_build(index_dir, manifest, notes.sections, chunks, tokens,
                                      [e.to_dict() for e in entries], added,
                                      lambda p: write_dense_index(p, chunks, vectors))
-            self._retriever = None
-            self._answerers.clear()
+            # a serving engine loads the new index before swapping, so no question waits for it
+            fresh = self._load_retriever() if self._retriever is not None else (None, None)
+            with self._lock:
+                self._retriever, self._data = fresh
+                self._answerers.clear()
             self.progress(f"Index written to {path}")
             return BuildReport(True, str(path), len(notes.sections), len(chunks), time.perf_counter() - start,
                                [str(w) for w in notes.warnings], reason, embedded)
 
     def retriever(self):
-        with self._lock:
+        retriever = self._retriever
+        if retriever is not None:
+            return retriever
+        with self._build_lock:
             if self._retriever is None:
-                self._retriever = self._load_retriever()
+                retriever, data = self._load_retriever()
+                with self._lock:
+                    self._retriever, self._data = retriever, data
             return self._retriever
 
     def _load_retriever(self):
-        from .index.dense import DenseIndex
-        from .retrieve import Retriever
-
         problems = self.index_problems()
         if problems:
             if not self.auto_index:
                 kind = IndexMissingError if "No index" in problems[0] else IndexMismatchError
                 raise kind(_explain(problems, self.settings))
             self.build_index()
-        data = store.read_build(self.settings.resolved_index_dir)
+        with store.open_build(self.settings.resolved_index_dir) as data:   # pruning waits until FAISS is read
+            return self._open_retriever(data)
+
+    def _open_retriever(self, data):
+        from .index.dense import DenseIndex
+        from .retrieve import Retriever
+
         # Kiwi loads (seconds) in a thread while the embedder loads below
         kiwi = threading.Thread(target=tokenizer.register_words, args=(data.loanwords,), kwargs={"checked": True},
                                 daemon=True)
@@ -180,8 +193,7 @@ class Engine:
                 f"The index holds {dense.size} vectors of dimension {dense.dim}, the embedder makes "
                 f"{embedder.dim} and the notes have {len(data.chunks)} chunks. Rebuild with: rag index --force")
         glossary = Glossary([GlossaryEntry.from_dict(e) for e in data.glossary])
-        self._data = data
-        return Retriever(data.chunks, data.chunk_tokens, dense, embedder, glossary, self.settings)
+        return Retriever(data.chunks, data.chunk_tokens, dense, embedder, glossary, self.settings), data
 
     # -- answering ------------------------------------------------------------------------------------
     def generator(self, name: str | None = None):
@@ -199,9 +211,9 @@ class Engine:
         from .answer import Answerer
 
         name = generator or self.settings.generator
+        retriever = self.retriever()   # before self._lock: loading takes _build_lock, which comes first
         with self._lock:
             if name not in self._answerers:
-                retriever = self.retriever()
                 sections = {(s.doc, s.section, s.language): s for s in self._data.sections}
                 self._answerers[name] = Answerer(retriever, sections, self.generator(name), self.settings)
             return self._answerers[name]

@@ -92,8 +92,10 @@ class Embedder(QueryCache):
     def _encode(self, texts: list[str], prompt_name: Optional[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.encode(list(texts), prompt_name=prompt_name, batch_size=self._batch_size,
-                                     normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        # torch's thread count is process-wide: no CPU encode runs while another has it changed
+        with _THREADS_LOCK if _on_cpu(self._model) else contextlib.nullcontext():
+            vectors = self._model.encode(list(texts), prompt_name=prompt_name, batch_size=self._batch_size,
+                                         normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
@@ -108,7 +110,10 @@ class Embedder(QueryCache):
 
 # --- loading ---------------------------------------------------------------------------------------
 
-_THREADS_LOCK = threading.Lock()
+# Held by every CPU encode, and by _single_thread_if for the whole time it has torch on one thread, so
+# an encode in another thread never runs under a setting meant for someone else (reentrant: the
+# encode inside _single_thread_if takes it again).
+_THREADS_LOCK = threading.RLock()
 
 
 def _on_cpu(model) -> bool:
