@@ -91,12 +91,16 @@ class LlamaCppGenerator(Generator):
                 f"The llama.cpp model was busy with another answer for {self.settings.timeout_s:g} s; "
                 "try again, or raise RAG_TIMEOUT_S."
             )
+        # Released when the stream ends, fails or is abandoned: close() (or dropping the last reference)
+        # throws GeneratorExit in at the yield and this finally runs. _generate first closes llama.cpp's
+        # own stream, so its clean-up runs while we still hold the model.
         try:
             yield from self._generate(llm, request)
         finally:
             lock.release()
 
     def _generate(self, llm, request: GenerationRequest) -> Iterator[str]:
+        chunks = None
         try:
             chunks = llm.create_chat_completion(
                 messages=request.messages, max_tokens=request.max_new_tokens,
@@ -113,3 +117,6 @@ class LlamaCppGenerator(Generator):
             ) from exc
         except RuntimeError as exc:
             raise GenerationError(f"llama.cpp failed while generating: {exc}.") from exc
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()

@@ -22,12 +22,36 @@ _EN_STOP = frozenset(
 )
 _KO_STOP = frozenset("무엇 뭐 어떻 어떤 것 수 있 하 되 이 그 저 설명 알려주 말 주".split())
 
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _kiwi = None
 _kiwi_ready = False          # the analyser is built (Kiwi builds it on the first analysis)
+# Every use of the one Kiwi instance holds this lock: its user dictionary must not change (register_words)
+# while an analysis runs, and an analysis after add_user_word rebuilds the analyser.
 _kiwi_lock = threading.RLock()
+_generation = 0              # bumped when the dictionary changes: cached tokens of older generations are stale
 
 
-def _get_kiwi(warm: bool = True):
+class _LockedKiwi:
+    """The shared Kiwi, with every call made under ``_kiwi_lock`` (other modules analyse with it too)."""
+
+    def __init__(self, kiwi):
+        self._kiwi = kiwi
+
+    def __getattr__(self, name):
+        attr = getattr(self._kiwi, name)
+        if not callable(attr):
+            return attr
+
+        def locked(*args, **kwargs):
+            with _kiwi_lock:
+                result = attr(*args, **kwargs)
+                # tokenize() can return a lazy iterator: it must run under the lock as well
+                return list(result) if hasattr(result, "__next__") else result
+
+        return locked
+
+
+def _raw_kiwi(warm: bool = True):
     global _kiwi, _kiwi_ready
     with _kiwi_lock:
         if _kiwi is None:
@@ -40,6 +64,10 @@ def _get_kiwi(warm: bool = True):
         return _kiwi
 
 
+def _get_kiwi(warm: bool = True) -> _LockedKiwi:
+    return _LockedKiwi(_raw_kiwi(warm))
+
+
 def warm_up() -> None:
     """Load Kiwi now (e.g. in a background thread at start-up) instead of on the first question."""
     _get_kiwi()
@@ -49,6 +77,7 @@ def normalise(text: str) -> str:
     """NFKC (full-width letters, compatibility jamo) and no control characters or lone surrogates."""
     text = text.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(text) else text
     text = unicodedata.normalize("NFKC", text)
+    text = _ANSI_ESCAPE.sub(" ", text)   # terminal colour codes pasted with a question ("\x1b[31m")
     return "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
 
 
@@ -78,13 +107,21 @@ def _latin_tokens(text: str) -> list[str]:
     return [stem_en(w) for w in words if w not in _EN_STOP]
 
 
-@lru_cache(maxsize=4096)
 def tokenize(text: str) -> tuple[str, ...]:
+    return _tokenize(text, _generation)
+
+
+@lru_cache(maxsize=4096)
+def _tokenize(text: str, generation: int) -> tuple[str, ...]:
+    # ``generation`` keys the cache: an analysis that finishes after register_words changed the
+    # dictionary is stored under the old generation and never served again
     text = normalise(text)
     if not _HANGUL_RUN.search(text):
         return tuple(_latin_tokens(text))
+    with _kiwi_lock:
+        analysed = _raw_kiwi().tokenize(text)
     tokens: list[str] = []
-    for token in _get_kiwi().tokenize(text):
+    for token in analysed:
         if not token.tag.startswith(_KEEP_TAGS):
             continue
         if token.tag == "SL" or token.tag.startswith("W_") or token.tag == "SN":
@@ -98,6 +135,9 @@ def tokenize(text: str) -> tuple[str, ...]:
         if stripped != form:
             tokens.append(stripped)
     return tuple(tokens)
+
+
+tokenize.cache_clear = _tokenize.cache_clear   # type: ignore[attr-defined]
 
 
 def _strip_particle(form: str) -> str:
@@ -114,11 +154,11 @@ def register_words(words, checked: bool = False) -> list[str]:
 
     ``checked=True``: the words were vetted when the index was built (its stored list); add them without
     analysing each one again."""
-    global _kiwi_ready
+    global _kiwi_ready, _generation
     words = list(dict.fromkeys(words))
     with _kiwi_lock:
         # vetted words are added before the analyser is first built, so it is built once, not twice
-        kiwi = _get_kiwi(warm=not checked)
+        kiwi = _raw_kiwi(warm=not checked)
         # Kiwi rebuilds its analyser on the first analysis after add_user_word (seconds on 2 cores), so
         # analyse every candidate first and add them all afterwards: one rebuild instead of one per word.
         added = words if checked else [w for w in words if _splits_into_nouns(kiwi, w)]
@@ -127,8 +167,9 @@ def register_words(words, checked: bool = False) -> list[str]:
         if added or not _kiwi_ready:
             kiwi.tokenize("준비")   # pay the (re)build here, not on the next question
             _kiwi_ready = True
-    if added:
-        tokenize.cache_clear()
+        if added:
+            _generation += 1
+            _tokenize.cache_clear()
     return added
 
 
