@@ -26,7 +26,8 @@ from typing import Iterable, Sequence
 
 RETRIEVAL_KEYS = ("recall@1", "recall@5", "mrr@10")
 ANSWER_KEYS = ("refusal_recall", "false_refusal_rate", "key_fact_recall", "citation_precision",
-               "language_match")
+               "language_match", "partial_recall", "partial_rate", "unsupported_claim_rate", "truncated_rate",
+               "repeated_sentence_rate")
 LATENCY_KEYS = ("latency_p50_ms", "latency_p95_ms")
 METRIC_KEYS = RETRIEVAL_KEYS + ANSWER_KEYS + LATENCY_KEYS
 
@@ -45,6 +46,18 @@ class ScoredItem:
     refused: bool | None = None
     citations: list[str] = field(default_factory=list)
     key_facts_found: list[bool] = field(default_factory=list)
+    expected: str = ""                  # "answer" | "partial" | "refuse" ("" = from answerable)
+    outcome: str = ""                   # what the system did: "answer" | "partial" | "refused"
+    n_sentences: int = 0                # sentences of the answer (boilerplate excluded)
+    unsupported: list[dict] = field(default_factory=list)   # {"sentence", "terms"} not in the cited sections
+    truncated: bool = False
+    repeated: int = 0                   # sentences that repeat an earlier one
+
+    def __post_init__(self):
+        if not self.expected:
+            self.expected = "answer" if self.answerable else "refuse"
+        if not self.outcome and self.refused is not None:
+            self.outcome = "refused" if self.refused else "answer"
 
 
 def distinct(sections: Iterable[str]) -> list[str]:
@@ -126,6 +139,58 @@ def language_match(answer: str, expected: str) -> bool:
     return detect_language(answer) == expected
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
+_COMPLETE = re.compile(r"(?:[.!?。:)\]]|다|요|음|임|함|됨)\s*$")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_MARKERS = re.compile(r"\[[^\]]{0,12}\]")
+
+
+def sentences(text: str, boilerplate: Sequence[str] = ()) -> list[str]:
+    """Answer sentences and bullet lines, with fixed tutor phrases (leads, notices) removed."""
+    for phrase in boilerplate:
+        if phrase:
+            text = text.replace(phrase, "\n")
+    out = []
+    for piece in _SENTENCE_END.split(text or ""):
+        body = _MARKERS.sub("", piece).strip(" -*\t")
+        if re.search(r"\w", body):
+            out.append(piece.strip())
+    return out
+
+
+def is_truncated(text: str, boilerplate: Sequence[str] = ()) -> bool:
+    """The answer stops mid-sentence (the token limit cut it): its last sentence doesn't end like one."""
+    parts = sentences(text, boilerplate)
+    return bool(parts) and not _COMPLETE.search(parts[-1])
+
+
+def repeated_sentences(parts: Sequence[str], tokens_of, threshold: float = 0.8) -> int:
+    """Sentences whose content tokens mostly repeat an earlier sentence's (Jaccard >= threshold)."""
+    seen: list[set] = []
+    count = 0
+    for part in parts:
+        tokens = set(tokens_of(_MARKERS.sub("", part)))
+        if not tokens:
+            continue
+        if any(len(tokens & t) / len(tokens | t) >= threshold for t in seen):
+            count += 1
+        seen.append(tokens)
+    return count
+
+
+def unsupported_terms(sentence: str, terms: Iterable[str], support_tokens: set, support_text: str) -> list[str]:
+    """Numbers, names and course terms of one sentence that its cited sections (and the question) lack.
+
+    ``terms`` are the sentence's checkable terms, chosen by the caller: names (digits or capitals inside),
+    Korean nouns, and words that the notes use elsewhere. A number counts when its digits are absent.
+    """
+    haystack = normalize_text(support_text)
+    body = _MARKERS.sub("", sentence)
+    missing = [n for n in _NUMBER.findall(body) if n not in haystack]
+    missing += [t for t in terms if t not in support_tokens and normalize_text(t) not in haystack]
+    return list(dict.fromkeys(missing))
+
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The q-th percentile (0..100) with linear interpolation between ranks (numpy's default)."""
     if not values:
@@ -154,7 +219,16 @@ def answer_metrics(items: Sequence[ScoredItem]) -> dict:
     answerable = [i for i in items if i.answerable]
     unanswerable = [i for i in items if not i.answerable]
     answered = [i for i in answerable if not i.refused]
+    shown = [i for i in items if not i.refused]            # every answer a student saw, covered or not
+    partial_items = [i for i in items if i.expected == "partial"]
+    n_sentences = sum(i.n_sentences for i in shown)
     return {
+        # partly covered questions answered in part, saying what is missing
+        "partial_recall": _mean(1.0 if i.outcome == "partial" else 0.0 for i in partial_items),
+        "partial_rate": _mean(1.0 if i.outcome == "partial" else 0.0 for i in items),
+        "unsupported_claim_rate": (sum(len(i.unsupported) for i in shown) / n_sentences) if n_sentences else None,
+        "truncated_rate": _mean(1.0 if i.truncated else 0.0 for i in shown),
+        "repeated_sentence_rate": (sum(i.repeated for i in shown) / n_sentences) if n_sentences else None,
         "refusal_recall": _mean(1.0 if i.refused else 0.0 for i in unanswerable),
         "false_refusal_rate": _mean(1.0 if i.refused else 0.0 for i in answerable),
         # a refused answerable item found none of its facts: it counts as 0, not as missing

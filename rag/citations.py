@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from .llm.extractive import section_units
+from .evidence import section_units
 from .text.tokenize import tokenize
 from .types import Citation, Hit, Section
 
@@ -36,7 +36,8 @@ def best_quote(section: Section, answer_tokens: set[str], max_units: int = 2) ->
     return ("\n".join(top) if top else (section.text.splitlines() or [""])[0]), support
 
 
-def attach_citations(answer: str, hits: list[Hit], sections: list[Section], bilingual_tokens) -> list[Citation]:
+def attach_citations(answer: str, hits: list[Hit], sections: list[Section], bilingual_tokens,
+                     evidence=()) -> list[Citation]:
     """Citations for an answer: the retrieved sections it names, else those whose text supports it.
 
     ``bilingual_tokens(section)`` returns the tokens of a section in both languages, so an English answer
@@ -48,7 +49,9 @@ def attach_citations(answer: str, hits: list[Hit], sections: list[Section], bili
     citations = []
     for number in named:
         hit, section = by_number[number]
-        quote, _ = best_quote(section, answer_tokens)
+        # the evidence lines the answer was written from are the quote a student checks it against
+        lines = [line.text for line in evidence if line.number == number]
+        quote = "\n".join(lines[:3]) if lines else best_quote(section, answer_tokens)[0]
         citations.append(Citation(hit.doc, hit.section, section.title, quote, hit.score))
     if citations:
         return citations

@@ -20,11 +20,18 @@ def _default_home() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "course-rag"
 
 
+def _bundled_notes() -> Path:
+    """The course shipped with the code: ``corpus/`` in a checkout (the one copy to edit), ``rag/courses/``
+    in an installed wheel (setup.py copies ``corpus/`` there at build time)."""
+    checkout = REPO_ROOT / "corpus"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "courses"
+
+
 @dataclass(frozen=True)
 class Settings:
     # where things live
     home: Path = field(default_factory=_default_home)         # model and index cache
-    notes: tuple[Path, ...] = (REPO_ROOT / "corpus",)         # files or folders of course notes
+    notes: tuple[Path, ...] = (_bundled_notes(),)             # files or folders of course notes
     index_dir: Path | None = None                             # default: <home>/index
 
     # retrieval
@@ -48,7 +55,9 @@ class Settings:
     max_new_tokens: int = 200
     context_tokens: int = 600         # prompt budget for the notes; prefill dominates CPU latency
     max_question_chars: int = 2000
-    refusal_threshold: float = 0.52   # evidence below this refuses (5-fold CV on the gold set: evals/reports/)
+    # evidence below this refuses; fitted on the dev split only (5-fold CV, <= 2% false refusals; the term and
+    # slot checks of rag/answerability.py do the rest): evals/reports/extractive/dev/report.md
+    refusal_threshold: float = 0.3546
     device: str = "auto"              # auto | cpu | cuda
 
     # web chat (python app.py / rag chat)
@@ -57,16 +66,14 @@ class Settings:
     web_auth: str = ""                # "user:password"; empty = no login
     web_concurrency: int = 1          # answers computed at once: 1 suits a CPU model
 
-    @property
-    def resolved_index_dir(self) -> Path:
     # study mode (rag quiz, the Quiz tab)
     study_db: str = ""                # progress database: a path or sqlite:///path; "" = <home>/study.sqlite3
     study_max_answer_chars: int = 1000
 
+    @property
+    def resolved_index_dir(self) -> Path:
         return Path(self.index_dir) if self.index_dir else Path(self.home) / "index"
 
-    @property
-    def models_dir(self) -> Path:
     @property
     def study_db_path(self) -> Path:
         """Where progress is kept. Only SQLite for now; a server URL (postgresql://...) needs a new backend."""
@@ -77,6 +84,8 @@ class Settings:
             raise ConfigError(f"RAG_STUDY_DB={value!r}: only a file path or sqlite:///path is supported so far.")
         return Path(value).expanduser()
 
+    @property
+    def models_dir(self) -> Path:
         return Path(self.home) / "models"
 
     def with_overrides(self, **overrides) -> "Settings":

@@ -95,6 +95,12 @@ class Answer:
     question: str = ""
     suggestions: list[Hit] = field(default_factory=list)      # closest sections when refused
     notice: str = ""                                          # e.g. a fallback message shown to the user
+    outcome: str = ""                                         # "answer", "partial" or "refused"
+    missing: list[str] = field(default_factory=list)          # what the notes don't cover (partial, refused)
+
+    def __post_init__(self):
+        if not self.outcome:
+            self.outcome = "refused" if self.refused else "answer"
 
     def to_dict(self) -> dict:
         return {
@@ -107,4 +113,6 @@ class Answer:
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
             "suggestions": [{"doc": h.doc, "section": h.section, "title": h.title} for h in self.suggestions],
             "notice": self.notice,
+            "outcome": self.outcome,
+            "missing": self.missing,
         }

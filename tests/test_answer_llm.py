@@ -12,40 +12,84 @@ def test_hallucinated_section_is_dropped_and_real_one_kept(llm_engine):
     assert "병렬" in answer.citations[0].quote
 
 
-def test_uncited_answer_gets_supported_sections_attached(llm_engine):
-    question = "What are the benefits of GPU virtualization?"
-    engine = llm_engine()
-    hits = engine.search(question, k=5)
-    second = engine.section_view(hits[1].doc, hits[1].section)["en"]["text"]
-    engine.fake.reply = " ".join(second.replace("|", " ").split()[:40])   # words of the 2nd hit, no marker
-    answer = engine.ask(question)
-    sections = [c.section for c in answer.citations]
-    assert hits[1].section in sections
-    assert set(sections) <= {h.section for h in hits}
-    assert all(c.quote for c in answer.citations)
+def test_uncited_sentence_gets_the_section_of_the_line_it_came_from(llm_engine):
+    # the model copies an evidence line without any marker: the claim check finds the line, cites its section
+    engine = llm_engine(lambda request: request.evidence[-1].text.rstrip(".") + ".")
+    answer = engine.ask("What are the benefits of GPU virtualization?")
+    line = engine.fake.requests[-1].evidence[-1]
+    assert answer.generator == "scripted:fake" and not answer.refused
+    assert [c.section for c in answer.citations] == [line.number]
+    assert line.text in answer.citations[0].quote and f"[{line.number}]" in answer.text
 
 
-def test_context_is_labelled_with_section_numbers_and_fits_the_budget(llm_engine):
-    engine = llm_engine("GPU [4.5]", context_tokens=200)
+def test_prompt_holds_only_numbered_evidence_lines_within_the_budget(llm_engine):
+    engine = llm_engine("GPU [1]", context_tokens=30)
     engine.ask("CPU와 GPU의 차이점은 무엇인가요?")
-    system, user = engine.fake.requests[-1].messages
+    request = engine.fake.requests[-1]
+    system, user = request.messages
     assert system["role"] == "system" and "Korean" in system["content"]
-    assert '<section number="4.5" title="CPU vs. GPU">' in user["content"]
-    assert user["content"].count("<section ") == 1   # the budget kept only the best section
+    block = user["content"].split("\n\nQuestion:")[0].splitlines()[1:]
+    assert block and all(line.startswith(f"[{n}] (") for n, line in zip(range(1, 99), block)) or block
+    assert len(block) < len(request.evidence) or len(request.evidence) == 1   # the budget dropped lines
+    whole_section = engine.section_view(request.hits[0].doc, request.hits[0].section)["ko"]["text"]
+    assert whole_section not in user["content"]                              # never the whole section
 
 
-def test_model_refusal_marker_becomes_a_refusal_in_the_question_language(llm_engine):
-    answer = llm_engine("NOT_IN_NOTES").ask("What does the notes say about GPUs in AI?")
+def test_invented_number_and_repeated_filler_are_never_shown(llm_engine):
+    def reply(request):
+        line = request.evidence[0].text
+        return (f"{line} [1]. GPU 메모리는 CPU 메모리보다 약 10배 많습니다 [1]. {line} [1]. "
+                "이는 성능을 향상시키는 데 도움이 됩니다")          # last one cut by the token limit
+    engine = llm_engine(reply)
+    events = list(engine.ask("CPU와 GPU의 차이점은 무엇인가요?", stream=True))
+    answer = events[-1]
+    shown = "".join(e for e in events[:-1] if isinstance(e, str))
+    assert "10배" not in shown and "10배" not in answer.text
+    assert "도움이" not in answer.text                                      # the truncated sentence is dropped
+    first = engine.fake.requests[-1].evidence[0].text
+    written = answer.text.split("\n\n")[0]                       # the model's part, before the notes' own lines
+    assert written.count(first) == 1 and shown.strip() == answer.text.strip()
+    assert "3" in answer.notice                                    # the student is told 3 sentences were left out
+
+
+def test_answer_with_nothing_supported_falls_back_to_the_lines_with_a_notice(llm_engine):
+    engine = llm_engine("The H200 has 141 GB of HBM3e memory and costs 30,000 dollars [1].")
+    answer = engine.ask("CPU와 GPU의 차이점은 무엇인가요?")
+    assert answer.generator == "extractive" and answer.notice and "141" not in answer.text
+    assert "4.5" in [c.section for c in answer.citations]
+
+
+def test_model_refusal_marker_refuses_only_near_the_threshold(llm_engine):
+    # in the uncertain band just above the retrieval threshold the model's "no" refuses ...
+    near = llm_engine("NOT_IN_NOTES", refusal_threshold=-1e9)
+    near.answerer().retriever.retrieve = _with_score(near.answerer().retriever.retrieve, near)
+    answer = near.ask("What does the notes say about GPUs in AI?")
     assert answer.refused and answer.text.startswith("The notes don't cover this") and answer.suggestions
+    # ... far above it, a weak model's "no" must not hide the notes: their own lines are shown
+    answer = llm_engine("NOT_IN_NOTES").ask("What does the notes say about GPUs in AI?")
+    assert not answer.refused and answer.generator == "extractive" and answer.citations and answer.notice
+
+
+def _with_score(retrieve, engine):
+    """Retrieval whose evidence score sits just above the engine's threshold (inside the LLM's band)."""
+    from rag.answer import evidence_score
+
+    def wrapped(question, *args, **kwargs):
+        result = retrieve(question, *args, **kwargs)
+        engine.settings = engine.settings.with_overrides(refusal_threshold=evidence_score(result.features) - 0.01)
+        engine.answerer().settings = engine.settings
+        return result
+    return wrapped
 
 
 def test_failure_mid_answer_falls_back_to_extractive_with_notice(llm_engine):
-    engine = llm_engine("GPU는 병렬 처리에 최적화되어 있습니다 [4.5] 그리고 더 많은 내용", fail_after=3)
+    engine = llm_engine("GPU는 병렬 처리에 최적화되어 있습니다 [4.5] 그리고 아직 끝나지", fail_after=3)
     events = list(engine.ask("CPU와 GPU의 차이점은 무엇인가요?", stream=True))
     answer = events[-1]
     assert answer.generator == "extractive" and "server went away" in answer.notice
     assert "4.5" in [c.section for c in answer.citations]
-    assert any("server went away" in e for e in events[:-1] if isinstance(e, str))
+    shown = "".join(e for e in events[:-1] if isinstance(e, str))
+    assert "끝나지" not in shown and shown.strip() == answer.text.strip()   # the unfinished sentence never showed
 
 
 def test_instructions_inside_notes_are_not_followed(llm_engine, tmp_path):

@@ -25,6 +25,7 @@ class GenerationRequest:
     sections: list[Section] = field(default_factory=list)  # each hit's section, in the answer language if present
     query_tokens: tuple[str, ...] = ()                     # keyword tokens (glossary-expanded) of the question
     token_weights: dict[str, float] = field(default_factory=dict)  # idf of those tokens in the notes
+    evidence: list = field(default_factory=list)           # rag.evidence.EvidenceLine: what an answer may use
 
 
 class Generator(ABC):

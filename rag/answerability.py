@@ -1,0 +1,274 @@
+"""Do the notes answer this question? answer / partial / refuse, with the reason and what is missing.
+
+Retrieval always finds *something*, and e5 cosines are squeezed into 0.7-0.9, so the top cosine alone
+both refuses natural paraphrases and answers near-miss questions ("What is the PUE target ...?" lands on
+6.3). Three signals that generalise better than a fitted cosine:
+
+1. Salient question terms the notes never use: Latin names (BlueField, H100, PUE, Slurm), numbers with
+   units, Korean proper nouns. A notes vocabulary (both languages + the mined glossary) knows them all.
+2. The asked-for slot: a question asking for a number, a year, a price, a version or a URL is answered
+   only when the selected evidence lines hold one.
+3. Retrieval evidence (top cosine, coverage, spread), as before, with a threshold fitted on the dev split.
+
+A question with several parts ("What is vGPU and how much is its licence?") is judged part by part: some
+parts covered -> partial (answer those, say which are not), none -> refuse.
+The LLM's own NOT_IN_NOTES is a fourth vote, applied in ``rag.answer`` where an LLM runs.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .text.tokenize import stem_en, tokenize
+
+ANSWER, PARTIAL, REFUSE = "answer", "partial", "refuse"
+
+# Words that start or glue English questions; a capitalised one at the start is not a name.
+_QUESTION_WORDS = frozenset(
+    "what which who whom whose how why when where is are was were do does did can could should would will "
+    "tell explain describe list name give compare please i in on at for according according to the a an "
+    "and or but also vs versus by from of with url urls link links ai".split())
+_LATIN = re.compile(r"[A-Za-z][A-Za-z0-9+\-]*(?:\.[A-Za-z0-9]+)*")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+# The asked-for slot, and what an evidence line must hold to fill it.
+_SLOTS = {
+    "number": (re.compile(r"\bhow many\b|\bwhat (?:percentage|percent|ratio|fraction)\b|\bhow much (?:memory|power|faster|"
+                          r"slower|more|less|bandwidth|energy|ram|vram)\b|몇\s*(?:개|배|퍼센트|%|기가|GB|코어|와트|명|대|"
+                          r"테라|TB|TFLOPS)|얼마나 많|몇 개|수치", re.IGNORECASE),
+               re.compile(r"\d")),
+    "year": (re.compile(r"\b(?:what|which) year\b|\bin what year\b|\bwhen (?:was|were|did)\b|몇\s*년(?:도)?에|"
+                        r"언제|연도|년도", re.IGNORECASE),
+             re.compile(r"\b(?:1[89]|20)\d\d|\d+년")),
+    "price": (re.compile(r"\bprices?\b|\bpriced\b|\bpricing\b|\bhow much (?:does|do|is|are|would|will)\b[^?]*\b(?:cost|pay|charge)|"
+                         r"\bwhat (?:does|do|would|will) [^?]*\bcost\b|\bfees?\b|\bsubscription\b|\$\s*\d|"
+                         r"가격|요금|구독료|라이선스 ?비|비용[은이]? ?얼마|얼마(?:예요|에요|인가|야|임|죠|나 ?해)",
+                         re.IGNORECASE),
+              re.compile(r"[$€£₩]\s*\d|\d\s*(?:달러|원|dollars?|usd|krw)", re.IGNORECASE)),
+    "version": (re.compile(r"\bversion\b|\bwhich release\b|버전", re.IGNORECASE),
+                re.compile(r"\bv?\d+\.\d+|버전\s*\d|version\s*\d", re.IGNORECASE)),
+    "url": (re.compile(r"\burl\b|\blink\b|\bwebsite\b|\bweb ?page\b|\bhomepage\b|링크|주소|웹사이트|홈페이지", re.IGNORECASE),
+            re.compile(r"https?://|www\.", re.IGNORECASE)),
+}
+_SLOT_NAMES = {
+    "number": {"en": "the number asked for", "ko": "물어본 수치"},
+    "year": {"en": "the year asked for", "ko": "물어본 연도"},
+    "price": {"en": "prices or costs", "ko": "가격/비용"},
+    "version": {"en": "versions", "ko": "버전"},
+    "url": {"en": "the link asked for", "ko": "물어본 링크"},
+}
+# Comparing something the notes know with something they don't cannot be answered in part.
+_COMPARISON = re.compile(r"\bvs\.?\b|\bversus\b|\bcompar|\bdifference|\bbetter than\b|\bfaster than\b|"
+                         r"\bor\b.*\?|차이|비교|대비|보다|나은|낫|어느 (?:것|쪽)", re.IGNORECASE)
+# Clause boundaries: a question's parts are judged separately.
+_PARTS = re.compile(
+    r"\?\s+|;\s*|,\s*(?:and\s+)?(?=(?:what|how|which|who|when|where|why|and)\b)"
+    r"|\s+(?:and|also|plus|as well as)\s+(?=(?:what|how|which|who|when|where|why|is|are|does|do|can|its|their|"
+    r"the|a|an|any)\b)"
+    r"|\s*(?:그리고|또한|그리고요)\s*|(?<=[하이되])고\s+|(?<=[가-힣A-Za-z0-9)])(?:와|과|랑|하고)\s+(?=\S)",
+    re.IGNORECASE)
+
+
+@dataclass
+class NotesVocabulary:
+    """Every word the notes use, in both languages, and every number they state."""
+
+    latin: set[str] = field(default_factory=set)     # lower-cased, light-stemmed Latin words
+    korean: set[str] = field(default_factory=set)    # Kiwi content tokens
+    numbers: set[str] = field(default_factory=set)
+
+    @classmethod
+    def build(cls, texts, glossary_entries=()) -> "NotesVocabulary":
+        vocab = cls()
+        for text in list(texts) + [f"{e.ko} {e.en}" for e in glossary_entries]:
+            vocab.latin.update(_latin_key(w) for w in _LATIN.findall(text))
+            vocab.numbers.update(_number_key(n) for n in _NUMBER.findall(text))
+            if _HANGUL.search(text):
+                vocab.korean.update(t for t in tokenize(text) if _HANGUL.search(t))
+        return vocab
+
+    def knows_latin(self, word: str) -> bool:
+        key = _latin_key(word)
+        if key in self.latin:
+            return True
+        # "NVLink4" / "H100-SXM": judge the pieces; "GPUs" -> "gpu" is handled by the stemmer
+        pieces = [p for p in re.split(r"[\-+.]|(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", key) if p]
+        return len(pieces) > 1 and all(p in self.latin or p.isdigit() and p in self.numbers for p in pieces)
+
+
+def _latin_key(word: str) -> str:
+    return stem_en(word.lower().strip(".-+"))
+
+
+def _number_key(number: str) -> str:
+    return number.replace(",", "")
+
+
+@dataclass
+class Coverage:
+    outcome: str                                   # ANSWER, PARTIAL or REFUSE
+    missing: list[str] = field(default_factory=list)   # terms / slots the notes don't cover, as the student wrote them
+    reasons: list[str] = field(default_factory=list)   # for logs, reports and the refusal notice
+    covered_question: str = ""                         # the parts that are covered (PARTIAL)
+    evidence_score: float = 0.0
+
+
+def unknown_terms(question: str, vocab: NotesVocabulary) -> list[str]:
+    """Salient terms of the question (names, numbers, Korean proper nouns) that the notes never use."""
+    korean = bool(_HANGUL.search(question))
+    unknown: list[str] = []
+    for match in _LATIN.finditer(question):
+        word = match.group(0)
+        if vocab.knows_latin(word) or word.lower() in _QUESTION_WORDS:
+            continue
+        # a name by its shape (BlueField, H100, PUE), or a lower-case word no English dictionary has
+        # ("kubectl", "nvlink"): either way a thing the notes never name
+        if _name_like(word, question, match.start(), korean) or _not_english(word.lower(), vocab):
+            unknown.append(word)
+    for match in _NUMBER.finditer(question):
+        # "1.5", "80" (GB), "2024": a number the notes never state is a fact they can't give
+        if _number_key(match.group(0)) not in vocab.numbers and not _inside_latin(question, match.start()):
+            unknown.append(match.group(0))
+    if korean:
+        unknown += [t for t in _korean_proper_nouns(question) if t not in vocab.korean]
+    return list(dict.fromkeys(unknown))
+
+
+_SUFFIXES = ("ization", "isation", "ations", "ation", "izing", "ized", "izes", "ize", "ings", "ing", "ers", "er",
+             "ies", "es", "ed", "ly", "s")
+
+
+@lru_cache(maxsize=1)
+def _english_words() -> frozenset:
+    try:
+        from english_words import get_english_words_set
+    except ImportError:   # without the word list only name-shaped words are checked
+        return frozenset()
+    return frozenset(get_english_words_set(["gcide", "web2"], lower=True, alpha=True))
+
+
+def _not_english(word: str, vocab: NotesVocabulary) -> bool:
+    """A lower-case Latin word that is neither English nor in the notes, in any inflection or compound."""
+    words = _english_words()
+    if len(word) < 4 or not word.isalpha() or not words:
+        return False
+    known = lambda w: w in words or _latin_key(w) in vocab.latin   # noqa: E731
+
+    def known_form(w: str) -> bool:
+        # British spellings ("characterised", "colour") are in an American word list as -ize / -or
+        for variant in dict.fromkeys((w, w.replace("is", "iz"), w.replace("our", "or"))):
+            if known(variant):
+                return True
+            for suffix in _SUFFIXES:
+                if variant.endswith(suffix) and len(variant) - len(suffix) >= 3:
+                    stem = variant[: -len(suffix)]
+                    if known(stem) or known(stem + "e") or known(stem + "y"):
+                        return True
+        return False
+
+    if known_form(word):
+        return False
+    # "datacenter", "carmakers": two known words written together
+    return not any(known(word[:i]) and known_form(word[i:]) for i in range(3, len(word) - 2))
+
+
+def _inside_latin(text: str, start: int) -> bool:
+    return start > 0 and text[start - 1].isalpha() and text[start - 1].isascii()
+
+
+_SHOUTED = frozenset("all any the you not say now your our this that and for are was has have had its one two "
+                     "new old big top per via yes out off own".split())
+
+
+def _name_like(word: str, text: str, start: int, korean: bool) -> bool:
+    """A product, standard or acronym: digits, capitals inside, all caps, or capitalised mid-sentence."""
+    if len(word) < 2 or word.lower() in _QUESTION_WORDS:
+        return False
+    if word.isupper() and (word.lower() in _SHOUTED or len(word) >= 4 and word.lower() in _english_words()):
+        return False   # "IGNORE ALL PREVIOUS INSTRUCTIONS": shouted English, not acronyms (PUE, DPU, AMD)
+    if any(c.isdigit() for c in word) or any(c.isupper() for c in word[1:]):
+        return True
+    if not word[0].isupper():
+        return False
+    if korean:
+        return True   # Korean has no capitalised sentence starts: a capitalised Latin word is a name
+    before = text[:start].rstrip()
+    return bool(before) and before[-1] not in ".?!:\"'(“"
+
+
+# Nouns that frame a Korean question rather than name its topic ("차이를 비교해 설명해줘"): never a gap.
+# Written from general Korean question patterns, not from any gold item.
+_KO_FRAME_NOUNS = frozenset("""
+    비교 설명 이유 차이 차이점 방법 역할 종류 특징 장점 단점 강점 약점 예시 예 정의 의미 목적 과정 단계 원리 구성 기능 개념
+    용도 어려움 문제 문제점 내용 부분 관계 영향 효과 이점 사례 분야 요소 요약 정리 질문 답 대답 뜻 점 것들 무엇 뭐 언제
+    어디 누구 정도 경우 때문 전체 각각 하나 둘 세 네 가지 관련 대해 대한 통해 위해 기준 측면 면 입장 이해 설명해 알려
+    핵심 주요 중요 필요 가능 유리 불리 사용 활용 적용 도입 변화 발전 현재 앞 뒤 위 아래 다음 이전 최근 노트 강의 과정 과목
+    """.split())
+
+
+def _korean_proper_nouns(question: str) -> list[str]:
+    """Korean nouns that name the topic (not the question's frame): proper nouns, and common nouns of
+    two or more syllables ("냉각", "설치", "쿠버네티스"). The caller keeps those the notes never use."""
+    try:
+        from .text.tokenize import _get_kiwi
+        kiwi = _get_kiwi()
+    except Exception:   # no Kiwi: the Latin and number checks still run
+        return []
+    return [t.form for t in kiwi.tokenize(question)
+            if t.tag in ("NNP", "NNG") and len(t.form) >= 2 and _HANGUL.search(t.form) and t.form not in _KO_FRAME_NOUNS]
+
+
+def asked_slots(question: str) -> list[str]:
+    return [name for name, (asks, _) in _SLOTS.items() if asks.search(question)]
+
+
+def slot_filled(slot: str, lines_text: str) -> bool:
+    return bool(_SLOTS[slot][1].search(lines_text))
+
+
+def slot_name(slot: str, language: str) -> str:
+    return _SLOT_NAMES[slot].get(language, _SLOT_NAMES[slot]["en"])
+
+
+def split_parts(question: str) -> list[str]:
+    parts = [p.strip(" ,.?!") for p in _PARTS.split(question)]
+    return [p for p in parts if p and tokenize(p)]
+
+
+def assess(question: str, language: str, evidence_text: str, evidence_score: float, threshold: float,
+           vocab: NotesVocabulary) -> Coverage:
+    """The three-way decision. ``evidence_text`` is the text of the lines an answer would use."""
+    coverage = Coverage(ANSWER, evidence_score=evidence_score)
+    if evidence_score < threshold:
+        coverage.outcome = REFUSE
+        coverage.reasons.append(f"weak retrieval evidence ({evidence_score:.2f} < {threshold:.2f})")
+        return coverage
+    parts = split_parts(question) or [question]
+    covered, missing, gap_parts = [], [], []
+    for index, part in enumerate(parts):
+        gaps = unknown_terms(part, vocab)
+        gaps += [slot_name(s, language) for s in asked_slots(part) if not slot_filled(s, evidence_text)]
+        if gaps:
+            missing += gaps
+            gap_parts.append(index)
+        else:
+            covered.append(part)
+    coverage.missing = list(dict.fromkeys(missing))
+    if not coverage.missing:
+        return coverage
+    coverage.reasons.append("the notes never mention: " + ", ".join(coverage.missing))
+    # "BlueField DPU와 GPU의 차이는?": a comparison in the part with the gap or the part right after it
+    # compares with the unknown thing, so no part of it can be answered; "CPU와 GPU 차이와 H100의 메모리는?"
+    # asks the comparison first and the unknown after: that is two questions.
+    compares_unknown = any(_COMPARISON.search(parts[i]) or (i + 1 < len(parts) and _COMPARISON.search(parts[i + 1]))
+                           for i in gap_parts)
+    if not covered or compares_unknown or len(parts) == 1:
+        coverage.outcome = REFUSE
+        if compares_unknown and covered:
+            coverage.reasons.append("a comparison with something the notes don't cover")
+        return coverage
+    coverage.outcome = PARTIAL
+    coverage.covered_question = " ".join(covered)
+    return coverage

@@ -1,0 +1,186 @@
+"""Check every sentence of a generated answer against the evidence lines it cites, before it is shown.
+
+A small model writes fluent sentences that the notes don't support ("GPU memory is about 10x the CPU's
+[4.5]"). Each sentence must carry only numbers, names and content words found in the lines it cites (or,
+when it cites none, in its best-matching evidence line), and must not repeat an earlier sentence.
+Sentences that fail are dropped; the caller falls back to the extractive answer when too little survives.
+Sentences are released one at a time as they complete, so nothing is shown and then taken back.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+from .evidence import EvidenceLine
+from .text.tokenize import tokenize
+
+# Share of a sentence's content tokens that must occur in its support (cited lines, their sections in both
+# languages, the question). Chosen on the dev split with the extractive lines as positives and the
+# invented sentences of issue 10 as negatives; not refitted on test.
+MIN_TOKEN_SUPPORT = 0.6
+# Below this, a sentence whose best evidence line is semantically very close still passes (paraphrase);
+# e5 cosines live in 0.7-0.9, so only a high bar says anything. Dev split, as above.
+PARAPHRASE_TOKEN_FLOOR = 0.4
+PARAPHRASE_COSINE = 0.9
+REPEAT_JACCARD = 0.7     # a sentence sharing this much of its tokens with an earlier one repeats it
+MIN_SENTENCE_TOKENS = 1
+CITED_LINE_SHARE = 0.5   # a cited line stays cited when it shares half the words of the best cited line
+
+_MARKER = re.compile(r"\[\s*(?:§|section\s*|line\s*|L)?(\d{1,3}(?:\.\d{1,3})*)\s*\]", re.IGNORECASE)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9+\-]*")
+_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
+_TERMINAL = re.compile(r"(?:[.!?。:)\]]|다|요|음|임|함|됨)\s*$")
+
+
+@dataclass
+class SentenceCheck:
+    sentence: str                 # as written, markers included
+    supported: bool
+    reason: str = ""
+    line_ids: list[int] = field(default_factory=list)   # the evidence lines that support it
+    sections: list[str] = field(default_factory=list)
+
+
+def markers(sentence: str) -> list[str]:
+    return [m.group(1) for m in _MARKER.finditer(sentence)]
+
+
+def strip_markers(sentence: str) -> str:
+    return _MARKER.sub("", sentence).strip()
+
+
+_MARKER_AFTER_STOP = re.compile(r"([.!?。])[ \t]*((?:\[[^\]\n]{1,12}\][ \t]*)+)")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences and bullet lines; markers written after a full stop ("... 최적화. [3]") stay with it."""
+    text = _MARKER_AFTER_STOP.sub(lambda m: " " + m.group(2).strip() + m.group(1) + " ", text)
+    pieces = [p.strip() for p in _SENTENCE_END.split(text) if p and p.strip()]
+    sentences: list[str] = []
+    for piece in pieces:
+        if sentences and not strip_markers(piece).strip(" .-*"):
+            sentences[-1] += " " + piece
+        else:
+            sentences.append(piece)
+    return sentences
+
+
+def is_complete(sentence: str) -> bool:
+    """Ends like a sentence (or a cited bullet), not cut mid-word by the token limit."""
+    return bool(_TERMINAL.search(sentence.rstrip()))
+
+
+class ClaimChecker:
+    """Judges sentences against the evidence lines of one answer."""
+
+    def __init__(self, lines: list[EvidenceLine], question: str, section_tokens: Callable[[object], set[str]],
+                 similarity: Callable[[str, list[str]], list[float]] | None = None,
+                 forbidden: Callable[[str], bool] | None = None):
+        self.lines = lines
+        self.by_id = {line.id: line for line in lines}
+        self.question_tokens = set(tokenize(question))
+        self.question_text = question.lower()
+        self.section_tokens = section_tokens      # section -> its tokens in both languages
+        self.similarity = similarity              # (sentence, line texts) -> cosines, or None
+        self.forbidden = forbidden                # sentence -> True when it must never be shown (prompt leak)
+        self.seen: list[set[str]] = []
+
+    def cited_lines(self, sentence: str) -> list[EvidenceLine]:
+        cited: list[EvidenceLine] = []
+        for marker in markers(sentence):
+            if "." in marker:   # a section number: every evidence line of that section
+                cited += [line for line in self.lines if line.number == marker]
+            elif marker.isdigit() and int(marker) in self.by_id:
+                cited.append(self.by_id[int(marker)])
+        return list(dict.fromkeys(cited))
+
+    def check(self, sentence: str) -> SentenceCheck:
+        body = strip_markers(sentence)
+        tokens = set(tokenize(body))
+        if len(tokens) < MIN_SENTENCE_TOKENS:
+            return SentenceCheck(sentence, False, "no content")
+        if self.forbidden is not None and self.forbidden(body):
+            return SentenceCheck(sentence, False, "repeats the tutor's instructions")
+        for earlier in self.seen:
+            if len(tokens & earlier) / max(1, len(tokens | earlier)) >= REPEAT_JACCARD:
+                return SentenceCheck(sentence, False, "repeats an earlier sentence")
+        cited = self.cited_lines(sentence)
+        candidates = cited or self._best_lines(tokens)
+        if not candidates:
+            return SentenceCheck(sentence, False, "matches no evidence line")
+        result = self._judge(sentence, body, tokens, _supporting(candidates, tokens))
+        if result.supported:
+            self.seen.append(tokens)
+        return result
+
+    def _best_lines(self, tokens: set[str]) -> list[EvidenceLine]:
+        scored = [(len(tokens & set(tokenize(line.text))), line) for line in self.lines]
+        best = max((s for s, _ in scored), default=0)
+        return [line for s, line in scored if s == best and s > 0][:2]
+
+    def _judge(self, sentence: str, body: str, tokens: set[str], lines: list[EvidenceLine]) -> SentenceCheck:
+        line_text = " ".join(line.text for line in lines)
+        support = set(tokenize(line_text)) | self.question_tokens
+        for section in {id(line.section): line.section for line in lines}.values():
+            support |= self.section_tokens(section)
+        ids, numbers = [line.id for line in lines], list(dict.fromkeys(line.number for line in lines))
+        plain_lines = line_text.lower() + " " + self.question_text
+        for number in _NUMBER.findall(body):
+            if number not in plain_lines:
+                return SentenceCheck(sentence, False, f"number {number} not in the cited lines", ids, numbers)
+        for name in _NAME.findall(body):
+            if _is_name(name) and name.lower() not in plain_lines and not (set(tokenize(name)) <= support):
+                return SentenceCheck(sentence, False, f"name {name} not in the cited lines", ids, numbers)
+        share = len(tokens & support) / len(tokens)
+        if share >= MIN_TOKEN_SUPPORT:
+            return SentenceCheck(sentence, True, "", ids, numbers)
+        if share >= PARAPHRASE_TOKEN_FLOOR and self.similarity is not None:
+            cosine = max(self.similarity(body, [line.text for line in lines]), default=0.0)
+            if cosine >= PARAPHRASE_COSINE:
+                return SentenceCheck(sentence, True, "", ids, numbers)
+        return SentenceCheck(sentence, False, f"only {share:.0%} of its words are in the cited lines", ids, numbers)
+
+
+def _supporting(lines: list[EvidenceLine], tokens: set[str]) -> list[EvidenceLine]:
+    """Of the lines a sentence cites, those that carry it: a small model often cites a neighbour too."""
+    overlaps = [len(tokens & set(tokenize(line.text))) for line in lines]
+    best = max(overlaps, default=0)
+    if best == 0:
+        return lines
+    return [line for line, overlap in zip(lines, overlaps) if overlap >= CITED_LINE_SHARE * best]
+
+
+def _is_name(word: str) -> bool:
+    return len(word) >= 2 and (any(c.isdigit() for c in word) or any(c.isupper() for c in word[1:])
+                               or word.isupper())
+
+
+def checked_sentences(pieces: Iterable[str], checker: ClaimChecker) -> Iterator[SentenceCheck]:
+    """Consume streamed text; yield each sentence's check as soon as the sentence is complete.
+
+    A sentence is complete when real text after it has started (a citation marker that follows it still
+    belongs to it); the last one when the stream ends. A last sentence that doesn't end like one was cut
+    by the token limit and is reported as truncated, not shown.
+    """
+    buffer, released = "", 0
+    for piece in pieces:
+        buffer += piece
+        sentences = split_sentences(buffer)
+        if len(sentences) >= 2 and _has_content(sentences[-1]):
+            while released < len(sentences) - 1:
+                yield checker.check(sentences[released])
+                released += 1
+    sentences = split_sentences(buffer)
+    for sentence in sentences[released:-1]:
+        yield checker.check(sentence)
+    if len(sentences) > released:
+        last = sentences[-1]
+        yield checker.check(last) if is_complete(last) else SentenceCheck(last, False, "truncated")
+
+
+def _has_content(fragment: str) -> bool:
+    """More than a (possibly unfinished) citation marker: the sentence before it is over."""
+    text = re.sub(r"\[[^\]]*$", "", strip_markers(fragment)).strip(" .-*")
+    return len(text) >= 2
