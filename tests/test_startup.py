@@ -298,3 +298,30 @@ def test_warm_up_loads_the_llm_in_the_background_and_reports_its_state(tmp_path,
     assert not warm.is_alive() and engine.llm_state() == "ready"
     assert "(loading" not in engine.status()["generator"]
 
+
+def test_question_asked_while_the_llm_loads_shows_that_it_waits():
+    pytest.importorskip("gradio")
+    from rag.types import Answer
+    from rag.web.ui import ChatHandlers, Session
+
+    class Engine:
+        state = "loading"
+
+        def llm_state(self):
+            return self.state
+
+        def ask(self, question, history=None, stream=False, generator=None):
+            yield "An answer."
+            yield Answer("An answer.", "en", False, "slow:fake")
+
+    engine = Engine()
+
+    def bubbles():
+        steps = list(ChatHandlers(engine).respond("What is a GPU?", Session()))
+        return [m["content"] for step in steps for m in step[0] if m["role"] == "assistant"]
+
+    shown = bubbles()
+    assert any("loading the language model" in b for b in shown)
+    assert "An answer." in shown[-1] and "loading the language model" not in shown[-1]
+    engine.state = "ready"
+    assert not any("loading the language model" in b for b in bubbles())
