@@ -5,7 +5,8 @@
 
 Measures index build (time, peak memory) for the course notes and synthetic corpora 10x and 100x
 their size, retrieval latency per leg, extractive ``ask`` latency, start-up of a new process, and with
-``--llm`` the CPU LLM pack (llama.cpp, transformers bf16). Each measurement runs in its own child
+``--llm`` the CPU LLM pack (llama.cpp, transformers bf16). The llama-index baseline runs as its defaults
+(``top2``) and at our chunk budget with 5 passages (``top5``), ``--baseline-variants``. Each measurement runs in its own child
 process (``--child``) so peak memory is that job's alone and one job's caches cannot help another.
 Every figure is written with the load average at the time: other people's jobs share these cores.
 
@@ -232,11 +233,12 @@ def child_ours(args: dict) -> dict:
 
 
 def child_baseline(args: dict) -> dict:
-    from evals.baseline_llamaindex import build_index
+    from evals.baseline_llamaindex import build_index, variant
     from rag.models.embedder import LlamaIndexEmbedding
 
     settings = settings_for(args)
-    replay_path = Path(args["work"]) / ("baseline-" + E5_CACHE)
+    chosen = variant(args.get("variant", "top2"))
+    replay_path = Path(args["work"]) / (f"baseline-{chosen.name}-" + E5_CACHE)
     replayed = args["scale"] > 1 and not args["real_embed"]
     start = time.perf_counter()
     emb = BenchEmbedder(settings, load_replay(replay_path) if replayed else None)
@@ -244,14 +246,21 @@ def child_baseline(args: dict) -> dict:
     load_before = load()
     start = time.perf_counter()
     import llama_index.core  # noqa: F401  (its import is part of the plain pipeline's build)
-    index, _ = build_index(sorted(Path(args["notes"]).glob("*.md")), LlamaIndexEmbedding(emb))
+    files = sorted(Path(args["notes"]).glob("*.md"))
+    if chosen.our_chunking:   # top5: the splitter at our chunk size/overlap, in characters like ours
+        index, _ = build_index(files, LlamaIndexEmbedding(emb), settings.chunk_chars, settings.chunk_overlap,
+                               in_characters=True)
+    else:
+        index, _ = build_index(files, LlamaIndexEmbedding(emb))
     total = time.perf_counter() - start
+    out["variant"], out["top_k"] = chosen.name, chosen.top_k
     out["build"] = {**build_stats(emb, total, replayed), "chunks": len(index.docstore.docs),
                     "peak_rss_mb": peak_rss_mb(), "load": load_before}
     if args["scale"] == 1:
         emb.save(replay_path)
-        index.storage_context.persist(str(Path(args["work"]) / "li_store"))
-    retriever = index.as_retriever(similarity_top_k=2)
+        if chosen.name == "top2":   # the start-up rows load this one
+            index.storage_context.persist(str(Path(args["work"]) / "li_store"))
+    retriever = index.as_retriever(similarity_top_k=chosen.top_k)
     retriever.retrieve("warm-up question: GPU")
     times = []
     for q in gold_questions(args["n_questions"]):
@@ -471,6 +480,9 @@ def main(argv=None) -> int:
     parser.add_argument("--scales", default=None, help="comma-separated corpus multiples (default 1,10,100)")
     parser.add_argument("--real-embed", action="store_true", help="embed large corpora for real (slow)")
     parser.add_argument("--n-llm", type=int, default=5)
+    parser.add_argument("--baseline-variants", default="top2,top5",
+                        help="llama-index baselines to build and search: top2 (its defaults), top5 (our chunk "
+                             "budget, 5 passages); start-up and LLM rows use top2")
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--render", help="only re-render the Markdown and plots from this report.json")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -499,9 +511,11 @@ def main(argv=None) -> int:
             args = {**common, "scale": scale, "notes": str(notes), "index_dir": str(work / f"index-{scale}x")}
             say(f"{scale}x: ours")
             ours = run_child("ours", args)
-            say(f"{scale}x: llama-index baseline")
-            base = run_child("baseline", args)
-            report["scales"][str(scale)] = {"ours": ours, "baseline": base}
+            report["scales"][str(scale)] = {"ours": ours}
+            for name in [v.strip() for v in opts.baseline_variants.split(",") if v.strip()]:
+                say(f"{scale}x: llama-index baseline {name}")
+                key = "baseline" if name == "top2" else f"baseline-{name}"
+                report["scales"][str(scale)][key] = run_child("baseline", {**args, "variant": name})
         one = {**common, "scale": 1, "notes": str(work / "corpus-1x" / "nvidia-ai-infra-1"),
                "index_dir": str(work / "index-1x"), "question": "CPU와 GPU의 차이점은 무엇인가요?"}
         gens = ["extractive"] + (["llamacpp"] if opts.llm and _imports("llama_cpp") else [])
@@ -645,7 +659,7 @@ def write_report(report: dict, out: Path) -> None:
         "embedding cache off on both sides (and distinct gold questions): every search embeds its question.",
         "",
     ]
-    lines += _build_section(report) + _retrieval_section(report) + _ask_section(report)
+    lines += _build_section(report) + _retrieval_section(report) + _variants_section(report) + _ask_section(report)
     lines += _startup_section(report) + _llm_section(report) + _fixes_section(report) + _aims_section(report)
     lines += ["", *[f"![{name}]({name})" for name in plots], ""]
     errors = [(k, side, v[side]["error"]) for k, v in report["scales"].items() for side in v if "error" in v[side]]
@@ -698,6 +712,26 @@ def _retrieval_section(report: dict) -> list[str]:
                      f"| {ratio(r['fused']['p50'], b['p50'])} | {ratio(r['dense']['p50'], b['p50'])} "
                      f"| {r['fused']['load']} / {b['load']} |")
     return lines + [""]
+
+
+def _variants_section(report: dict) -> list[str]:
+    """Other llama-index baselines (top5: our chunk budget and depth) beside ours, one row each."""
+    rows = []
+    for scale, data in report["scales"].items():
+        ours = _get(data, "ours", "retrieve", "fused")
+        for key in sorted(k for k in data if k.startswith("baseline-")):
+            b, r = _get(data, key, "build"), _get(data, key, "retrieve", "dense")
+            if not b or not r or not ours:
+                continue
+            built = projected_build(report, key, scale)
+            rows.append(f"| {scale}x | {key.split('-', 1)[1]} | {data[key]['top_k']} | {b['chunks']} "
+                        f"| {fmt(built, 2)} ({fmt(_embed(built, b), 2)} + {fmt(b['other_s'], 2)}) "
+                        f"| {r['p50']:.1f} / {r['p95']:.1f} | {ratio(ours['p50'], r['p50'])} | {b['load']} / {r['load']} |")
+    if not rows:
+        return []
+    return ["## llama-index at our chunk budget (SentenceSplitter at our chunk size/overlap in characters)", "",
+            "| corpus | variant | passages | chunks | build s (embed + rest) | retrieve p50 / p95 ms "
+            "| ours fused / this p50 | load build / search |", "|---|---|---|---|---|---|---|---|", *rows, ""]
 
 
 def _ask_section(report: dict) -> list[str]:

@@ -1,10 +1,13 @@
 """The gold set through a plain llama-index pipeline, scored with the same metrics as ours.
 
 The pipeline is what the llama-index starter does: ``SimpleDirectoryReader`` over the same notes files,
-``VectorStoreIndex.from_documents`` with the default ``SentenceSplitter`` (1024 tokens, 200 overlap),
-``similarity_top_k=2``, the default response synthesiser and prompt. Only the models are ours: the same
-e5 embedder (through ``rag.models.embedder.LlamaIndexEmbedding``) and, when answering, the same
-generator through a small ``CustomLLM`` adapter. ``Settings.llm`` is never left to resolve to OpenAI.
+``VectorStoreIndex.from_documents``, the default response synthesiser and prompt. Two variants
+(``VARIANTS``, ``--variant``): ``top2``, the starter's defaults (``SentenceSplitter`` of 1024 tokens with
+200 overlap, ``similarity_top_k=2``), and ``top5``, its fair best against ours: the splitter at our chunk
+budget (``RAG_CHUNK_CHARS``/``RAG_CHUNK_OVERLAP``, 900/150 characters) and ``similarity_top_k=5``, as many
+passages as our top-5 sections. Only the models are ours: the same e5 embedder (through
+``rag.models.embedder.LlamaIndexEmbedding``) and, when answering, the same generator through a small
+``CustomLLM`` adapter. ``Settings.llm`` is never left to resolve to OpenAI.
 
 Mapping nodes back to sections (plain nodes carry no section metadata; that is the point of the
 baseline): SimpleDirectoryReader keeps each file's text verbatim and every node records its character
@@ -23,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import io
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -31,9 +35,25 @@ from rag.errors import ConfigError
 from . import metrics as m
 from .runner import LANGS, GoldItem, load_gold
 
-TOP_K = 2
-DESCRIPTION = ("llama-index defaults: SimpleDirectoryReader, SentenceSplitter (1024/200 tokens), "
-               "VectorStoreIndex, similarity_top_k=2, same e5 embedder")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    top_k: int
+    our_chunking: bool   # SentenceSplitter at our chunk size/overlap in characters, not its 1024/200 tokens
+    description: str
+
+
+VARIANTS = {
+    "top2": Variant("top2", 2, False, "llama-index defaults: SimpleDirectoryReader, SentenceSplitter (1024/200 "
+                                      "tokens), VectorStoreIndex, similarity_top_k=2, same e5 embedder"),
+    "top5": Variant("top5", 5, True, "llama-index at our chunk budget: SimpleDirectoryReader, SentenceSplitter "
+                                     "({chars}/{overlap} characters, as ours), VectorStoreIndex, "
+                                     "similarity_top_k=5, same e5 embedder"),
+}
+TOP_K = VARIANTS["top2"].top_k
+DESCRIPTION = VARIANTS["top2"].description
 REFUSAL_MARKERS = (
     "not mentioned", "does not mention", "doesn't mention", "not provided", "does not provide",
     "doesn't provide", "no information", "not contain", "cannot answer", "can't answer",
@@ -130,8 +150,10 @@ def make_llm(generator, language_of: Callable[[], str], question_of: Callable[[]
     return GeneratorLLM(generator, model_name=getattr(generator, "label", "rag-generator"))
 
 
-def build_index(files: Sequence[Path], embed_model, chunk_size: int | None = None):
-    """The default pipeline. ``chunk_size`` None keeps llama-index's default (tests pass a small one)."""
+def build_index(files: Sequence[Path], embed_model, chunk_size: int | None = None,
+                chunk_overlap: int | None = None, in_characters: bool = False):
+    """The default pipeline. ``chunk_size`` None keeps llama-index's default splitter; else a
+    ``SentenceSplitter`` of that size (tokens, or characters with ``in_characters``: our chunk unit)."""
     core = _llama_index()
     with contextlib.redirect_stdout(io.StringIO()):  # llama-index prints when the LLM is disabled
         core.Settings.llm = None
@@ -140,7 +162,10 @@ def build_index(files: Sequence[Path], embed_model, chunk_size: int | None = Non
     transformations = None
     if chunk_size is not None:
         from llama_index.core.node_parser import SentenceSplitter
-        transformations = [SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_size // 5)]
+        overlap = chunk_size // 5 if chunk_overlap is None else chunk_overlap
+        # the splitter measures with its tokenizer; `list` makes its unit one character, like ours
+        transformations = [SentenceSplitter(chunk_size=chunk_size, chunk_overlap=overlap,
+                                            tokenizer=list if in_characters else None)]
     index = core.VectorStoreIndex.from_documents(documents, transformations=transformations)
     return index, {str(Path(d.metadata["file_path"]).resolve()): d.text for d in documents}
 
@@ -168,25 +193,38 @@ def map_nodes(nodes, spans_by_file: dict, doc_texts: dict) -> tuple[list[str], l
 
 # --- the run ------------------------------------------------------------------------------------------
 
+def variant(name: str) -> Variant:
+    if name not in VARIANTS:
+        raise ConfigError(f"Unknown baseline variant {name!r}; choose from: {', '.join(VARIANTS)}.")
+    return VARIANTS[name]
+
+
 def run_baseline(gold_path, sections, embed_model, generator=None, retrieval_only: bool = True,
-                 chunk_size: int | None = None, progress: Callable[[str], None] | None = None) -> dict:
+                 chunk_size: int | None = None, progress: Callable[[str], None] | None = None,
+                 variant_name: str = "top2", chunk_budget: tuple[int, int] = (900, 150)) -> dict:
     """Evaluate the plain pipeline; returns {"description", "metrics": {all, ko, en}, "items", ...}.
 
     ``sections`` come from our parser (``rag.ingest.loaders.load_notes(settings.notes).sections``);
-    their ``source`` files are what the pipeline reads.
+    their ``source`` files are what the pipeline reads. ``variant_name`` picks a row of ``VARIANTS``;
+    ``chunk_budget`` is our (chunk characters, overlap) for the variant that uses it; ``chunk_size``
+    (tokens) overrides the splitter (tests pass a small one).
     """
     if not retrieval_only and generator is None:
         raise ConfigError("The baseline needs a generator to answer; pass one or use retrieval only.")
+    chosen = variant(variant_name)
     gold = load_gold(gold_path)
     files = sorted({Path(s.source) for s in sections})
-    index, doc_texts = build_index(files, embed_model, chunk_size)
+    if chunk_size is None and chosen.our_chunking:
+        index, doc_texts = build_index(files, embed_model, chunk_budget[0], chunk_budget[1], in_characters=True)
+    else:
+        index, doc_texts = build_index(files, embed_model, chunk_size)
     spans = _spans_by_file(sections, doc_texts)
     current: dict = {}
     engine = None
     if not retrieval_only:
         llm = make_llm(generator, lambda: current["lang"], lambda: current["question"])
-        engine = index.as_query_engine(llm=llm, similarity_top_k=TOP_K)
-    retriever = index.as_retriever(similarity_top_k=TOP_K)
+        engine = index.as_query_engine(llm=llm, similarity_top_k=chosen.top_k)
+    retriever = index.as_retriever(similarity_top_k=chosen.top_k)
 
     scored, records = [], []
     for n, item in enumerate(gold, start=1):
@@ -197,8 +235,11 @@ def run_baseline(gold_path, sections, embed_model, generator=None, retrieval_onl
         scored.append(s)
         records.append(record)
     answerable = [r for r in records if r["answerable"]]
+    description = chosen.description.format(chars=chunk_budget[0], overlap=chunk_budget[1])
     return {
-        "description": DESCRIPTION + ("" if retrieval_only else f", generator {generator.label}"),
+        "description": description + ("" if retrieval_only else f", generator {generator.label}"),
+        "variant": chosen.name,
+        "top_k": chosen.top_k,
         "retrieval_only": retrieval_only,
         "metrics": {"all": m.aggregate(scored, retrieval_only),
                     **{lang: m.aggregate([s for s in scored if s.lang == lang], retrieval_only)
@@ -229,22 +270,10 @@ def _run_item(item: GoldItem, retriever, engine, spans, doc_texts) -> tuple[m.Sc
     return s, record
 
 
-def default_models(settings, generator_name: str | None = None):
-    """The project's embedder wrapped for llama-index, and the generator when answering."""
-    from rag.models.embedder import LlamaIndexEmbedding, load_embedder
-
-    embed_model = LlamaIndexEmbedding(load_embedder(settings.embedder, settings))
-    generator = None
-    if generator_name:
-        from rag.llm.base import create_generator
-        generator = create_generator(generator_name, settings)
-    return embed_model, generator
-
-
 def run_baseline_for_engine(engine, gold_path, generator: str | None = None, retrieval_only: bool = True,
-                            progress: Callable[[str], None] | None = None) -> dict:
+                            progress: Callable[[str], None] | None = None, variant_name: str = "top2") -> dict:
     """The baseline with the models an ``rag.engine.Engine`` has already loaded (same embedder, same
-    generator), over the notes it indexed."""
+    generator), over the notes it indexed, at its chunk budget for the ``top5`` variant."""
     from rag.models.embedder import Embedder, LlamaIndexEmbedding
 
     shared = engine.embedder()
@@ -256,31 +285,84 @@ def run_baseline_for_engine(engine, gold_path, generator: str | None = None, ret
     if gen is not None and not getattr(gen, "uses_llm", True):
         gen = None  # the extractive backend reads our hits, not a prompt: nothing to give llama-index
     result = run_baseline(gold_path, engine.read_notes().sections, embed_model, gen,
-                          retrieval_only=gen is None, progress=progress)
+                          retrieval_only=gen is None, progress=progress, variant_name=variant_name,
+                          chunk_budget=(engine.settings.chunk_chars, engine.settings.chunk_overlap))
     if gen is None and not retrieval_only:
         result["description"] += " (retrieval only: the chosen generator is not an LLM)"
     return result
 
 
+def ours_retrieval(engine, gold_path, progress: Callable[[str], None] | None = None) -> dict:
+    """Our retrieval on the same items, scored the same way, for the side-by-side table."""
+    gold = load_gold(gold_path)
+    scored = []
+    for n, item in enumerate(gold, start=1):
+        if progress:
+            progress(f"ours {n}/{len(gold)} {item.id}")
+        start = time.perf_counter()
+        hits = engine.search(item.question, k=10)
+        latency = (time.perf_counter() - start) * 1000
+        scored.append(m.ScoredItem(item.id, item.lang, item.answerable, item.gold_sections,
+                                   [h.section for h in hits], latency))
+    return {"description": f"ours: hybrid dense + keyword, one hit per section, chunks "
+                           f"{engine.settings.chunk_chars}/{engine.settings.chunk_overlap} characters",
+            "metrics": {"all": m.aggregate(scored, True),
+                        **{lang: m.aggregate([s for s in scored if s.lang == lang], True) for lang in LANGS}}}
+
+
+def side_by_side(columns: dict[str, dict], gold_path) -> str:
+    """Markdown: retrieval metrics of each run (ours, each variant) per language, one column each."""
+    names = list(columns)
+    lines = [f"# Retrieval: ours beside a plain llama-index pipeline ({Path(gold_path).name})", "",
+             *[f"- **{name}**: {columns[name]['description']}" for name in names], "",
+             "| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for lang in ("all", *LANGS):
+        for key in m.RETRIEVAL_KEYS:
+            cells = [columns[n]["metrics"][lang][key] for n in names]
+            lines.append(f"| {key} {lang} | " + " | ".join("-" if c is None else f"{c:.3f}" for c in cells) + " |")
+    extra = [("nodes in the index", "nodes", "{}"), ("gold section inside the retrieved text", "context_hit", "{:.3f}")]
+    for label, key, fmt in extra:
+        lines.append(f"| {label} | " + " | ".join(
+            "-" if columns[n].get(key) is None else fmt.format(columns[n][key]) for n in names) + " |")
+    lines += ["", "Sections of a llama-index node: the section it overlaps most (a node may span several; "
+                  "`context_hit` counts any overlap). Latency is not compared here (`benchmarks/run.py` does).", ""]
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """python -m evals.baseline_llamaindex --gold evals/gold_dev.jsonl [--generator NAME] [--out FILE]"""
+    """python -m evals.baseline_llamaindex [--gold evals/gold_dev.jsonl] [--variant top2,top5] [--generator NAME]
+    [--out evals/reports/baseline]"""
     import argparse
     import json
 
     from rag.config import load_settings
-    from rag.ingest.loaders import load_notes
+    from rag.engine import Engine
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", default="evals/gold_dev.jsonl")
+    parser.add_argument("--variant", default=",".join(VARIANTS),
+                        help=f"comma-separated, from: {', '.join(VARIANTS)} (default: all, side by side)")
     parser.add_argument("--generator", default=None, help="answer with this generator (default: retrieval only)")
-    parser.add_argument("--out", default="evals/baseline.json")
+    parser.add_argument("--no-ours", action="store_true", help="leave out our own retrieval column")
+    parser.add_argument("--out", default="evals/reports/baseline", help="folder for the JSON files and report.md")
     args = parser.parse_args(argv)
-    settings = load_settings()
-    embed_model, generator = default_models(settings, args.generator)
-    result = run_baseline(args.gold, load_notes(settings.notes).sections, embed_model, generator,
-                          retrieval_only=generator is None, progress=lambda msg: print(msg, flush=True))
-    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result["metrics"]["all"], indent=2))
+    names = [variant(v.strip()).name for v in args.variant.split(",") if v.strip()]
+    engine = Engine(load_settings())   # its embedder (and generator) serve both sides
+    say = lambda msg: print(msg, flush=True)  # noqa: E731
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    columns: dict[str, dict] = {} if args.no_ours else {"ours": ours_retrieval(engine, args.gold, say)}
+    for name in names:
+        result = run_baseline_for_engine(engine, args.gold, args.generator, args.generator is None, say, name)
+        (out / f"baseline_{name}.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n",
+                                                   encoding="utf-8")
+        columns[f"llama-index {name}"] = result
+    summary = {name: {k: v for k, v in col.items() if k != "items"} for name, col in columns.items()}
+    summary["gold"] = args.gold
+    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    report = side_by_side(columns, args.gold)
+    (out / "report.md").write_text(report, encoding="utf-8")
+    print(report)
     return 0
 
 
