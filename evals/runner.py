@@ -173,6 +173,8 @@ def _run_item(engine, item: GoldItem, generator, retrieval_only: bool,
     )
     if getattr(answer, "notice", ""):
         extra["notice"] = answer.notice
+    if getattr(answer, "withheld", None):
+        extra["withheld"] = answer.withheld
     return scored, extra
 
 
@@ -219,7 +221,7 @@ def _item_record(item: GoldItem, scored: m.ScoredItem, extra: dict) -> dict:
         "origin": item.origin, "style": item.style, "unsupported": scored.unsupported,
         "truncated": scored.truncated, "repeated": scored.repeated, "n_sentences": scored.n_sentences,
     }
-    for key in ("error", "timings", "evidence_score", "notice"):
+    for key in ("error", "timings", "evidence_score", "notice", "withheld"):
         if key in extra:
             record[key] = extra[key]
     return record
@@ -536,6 +538,9 @@ def _failures(report: dict) -> list[str]:
                       f"{len(unsupported)}", ""]
         lines += [f"- `{r['id']}` {_short(u['sentence'], 200)} — not in cited: {', '.join(u['terms'])}"
                   for r, u in unsupported]
+        withheld = [(r, w) for r in report["items"] for w in r.get("withheld", [])]
+        lines += ["", f"### Sentences the claim check kept from the student: {len(withheld)}", ""]
+        lines += [f"- `{r['id']}` {_short(w['sentence'], 200)} — {w['reason']}" for r, w in withheld]
         truncated = [r for r in report["items"] if r.get("truncated")]
         lines += ["", f"### Truncated answers: {len(truncated)}", ""]
         lines += [f"- `{r['id']}` ...{_short((r['answer'] or '')[-120:])}" for r in truncated]

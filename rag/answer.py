@@ -92,7 +92,6 @@ class Answerer:
         self.extractive = ExtractiveGenerator(settings)
         self.similarity = similarity             # (text, [texts]) -> cosines, for the claim check; optional
         self._vocabulary: NotesVocabulary | None = None
-        self.last_checks: list[SentenceCheck] = []   # the sentences the last LLM answer lost, for reports
 
     def vocabulary(self) -> NotesVocabulary:
         """Every word and number of the notes (both languages, glossary): built once, on first use."""
@@ -163,6 +162,7 @@ class Answerer:
         if coverage.outcome == PARTIAL:
             text = lead + "\n" + text
         timings["total"] = _ms(start)
+        base["withheld"] = list(getattr(request, "withheld", []))
         coverage = base.pop("coverage")
         yield Answer(text=text, refused=False, generator=generator_label, citations=citations,
                      outcome="partial" if coverage.outcome == PARTIAL else "answer", missing=list(coverage.missing),
@@ -191,7 +191,7 @@ class Answerer:
                 sentence = _with_section_markers(check)
                 shown.append(sentence)
                 yield ("\n" if len(shown) > 1 else "") + sentence
-            self.last_checks = dropped
+            request.withheld = [{"sentence": c.sentence, "reason": c.reason} for c in dropped]
         except (GenerationError, ModelError) as exc:
             notice = message("fallback", request.language, generator=self.generator.label, reason=_short(exc))
             text = self.extractive.complete(request)

@@ -97,6 +97,7 @@ class Answer:
     notice: str = ""                                          # e.g. a fallback message shown to the user
     outcome: str = ""                                         # "answer", "partial" or "refused"
     missing: list[str] = field(default_factory=list)          # what the notes don't cover (partial, refused)
+    withheld: list[dict] = field(default_factory=list)        # model sentences the claim check kept back, and why
 
     def __post_init__(self):
         if not self.outcome:
@@ -115,4 +116,5 @@ class Answer:
             "notice": self.notice,
             "outcome": self.outcome,
             "missing": self.missing,
+            "withheld": self.withheld,
         }

@@ -26,6 +26,7 @@ class GenerationRequest:
     query_tokens: tuple[str, ...] = ()                     # keyword tokens (glossary-expanded) of the question
     token_weights: dict[str, float] = field(default_factory=dict)  # idf of those tokens in the notes
     evidence: list = field(default_factory=list)           # rag.evidence.EvidenceLine: what an answer may use
+    withheld: list[dict] = field(default_factory=list)     # sentences the claim check dropped (for reports)
 
 
 class Generator(ABC):
