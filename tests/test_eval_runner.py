@@ -315,7 +315,7 @@ def test_baseline_end_to_end_with_fakes(tmp_path, monkeypatch):
     assert result["context_hit"] == 1.0
 
 
-def test_default_evidence_uses_the_engines_retrieve_features(tmp_path):
+def test_default_evidence_uses_the_engines_retrieve_features(tmp_path, monkeypatch):
     answer = pytest.importorskip("rag.answer")
     from types import SimpleNamespace
 
@@ -323,17 +323,18 @@ def test_default_evidence_uses_the_engines_retrieve_features(tmp_path):
         settings = SimpleNamespace(top_k=3, refusal_threshold=0.5)
 
         def retrieve(self, question, k=5, legs=None, glossary=None):
-            item_id = next(g["id"] for g in GOLD if g["question"] == question)
-            strong = not item_id.startswith("u")
+            index = next(i for i, g in enumerate(GOLD) if g["question"] == question)
             self.calls.append(("retrieve", question, k))
-            return SimpleNamespace(features={"coverage": 1.0 if strong else 0.0,
-                                             "keyword_norm": 1.0 if strong else 0.1, "dense_z": 3.0})
+            # features that identify the item, so each score can be traced back to its own question
+            return SimpleNamespace(features={"item": index, "strong": not GOLD[index]["id"].startswith("u")})
 
+    # the answerer's scoring function, replaced by one whose output encodes the features it was given
+    monkeypatch.setattr(answer, "evidence_score", lambda f: (1.0 if f["strong"] else 0.0) + f["item"] / 1000)
     engine = FeatureEngine()
     report = runner.run_eval(_write_gold(tmp_path), tmp_path, engine, ablation=False)
     cv = report["refusal_cv"]
-    expected = answer.evidence_score({"coverage": 1.0, "keyword_norm": 1.0, "dense_z": 3.0})
-    assert cv["scores"][0] == pytest.approx(expected)
+    expected = [(0.0 if g["id"].startswith("u") else 1.0) + i / 1000 for i, g in enumerate(GOLD)]
+    assert sorted(cv["scores"]) == pytest.approx(sorted(expected))
     assert ("retrieve", GOLD[0]["question"], 3) in engine.calls          # k = settings.top_k
     assert cv["current"]["threshold"] == 0.5
     assert cv["in_sample"]["refusal_recall"] == 1.0                      # the fake separates cleanly

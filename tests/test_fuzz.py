@@ -98,6 +98,19 @@ def test_question_is_rejected_or_clean(question, limit):
     assert language in ("ko", "en") and isinstance(notice, str)
 
 
-@pytest.mark.parametrize("text", ["", "\ud800", "### 1.1", "1.1 \n" * 3, "#" * 7 + " 1.1 x", "| 1.1 | x |"])
-def test_parser_edge_cases(text):
-    parse_sections(text, "edge.md")   # must not raise
+@pytest.mark.parametrize("text, expected", [
+    ("", []),
+    ("\ud800", []),
+    ("### 1.1", []),                                  # a numbered heading with no title and no text
+    ("1.1 \n" * 3, []),                               # numbers that are not headings
+    ("#" * 7 + " 1.1 x", []),                         # seven #'s is not a Markdown heading
+    ("| 1.1 | x |", []),                              # a table cell
+    ("### 1.1 Title\nbody\n", [("1.1", "Title", "body")]),
+    ("### 1.1 Title\nbody\n####### 1.3 x\n### 1.2 Next\nmore\n", [("1.1", "Title", None), ("1.2", "Next", "more")]),
+])
+def test_parser_edge_cases(text, expected):
+    parsed = parse_sections(text, "edge.md")
+    got = [(s.section, s.title, s.text) for s in parsed.sections]
+    assert [(n, t) for n, t, _ in got] == [(n, t) for n, t, _ in expected]
+    for (_, _, text_got), (_, _, text_expected) in zip(got, expected):
+        assert text_got == text_expected if text_expected is not None else text_got.startswith("body")

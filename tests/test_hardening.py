@@ -574,7 +574,8 @@ def _down_url() -> str:
 
 @pytest.mark.parametrize("mode, reason", [("down", "refused"), ("hang", "sent nothing for 0.5 s"),
                                           ("malformed", "malformed JSON"), ("truncated", "ended before"),
-                                          ("http500", "HTTP 500"), ("not-sse", "")])
+                                          ("http500", "HTTP 500"),
+                                          ("not-sse", "ended before [DONE]")])   # an HTML page: no events at all
 @pytest.mark.parametrize("stream", [False, True])
 def test_broken_openai_server_falls_back_visibly_in_bounded_time(copied_index, backend, mode, reason, stream):
     backend.mode = mode
