@@ -39,7 +39,8 @@ def cmd_index(args) -> int:
 def cmd_search(args) -> int:
     from .engine import Engine
 
-    engine = Engine(_settings(args), auto_index=False, progress=_progress)
+    # a missing or stale index is built first (progress on stderr), as ask() and the web app do
+    engine = Engine(_settings(args), auto_index=True, progress=_progress)
     hits = engine.search(args.question, k=args.k)
     if args.json:
         from .answer import prepare_question
@@ -58,7 +59,7 @@ def cmd_ask(args) -> int:
     from .engine import Engine
     from .types import Answer
 
-    engine = Engine(_settings(args), auto_index=False, progress=_progress)
+    engine = Engine(_settings(args), auto_index=True, progress=_progress)
     events = engine.ask(args.question, stream=True, history=_history(args.history))
     answer, streamed = None, []
     for event in events:

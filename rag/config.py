@@ -27,6 +27,13 @@ def _bundled_notes() -> Path:
     return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "courses"
 
 
+def _bundled_notes() -> Path:
+    """The course shipped with the code: ``corpus/`` in a checkout (the one copy to edit), ``rag/courses/``
+    in an installed wheel (setup.py copies ``corpus/`` there at build time)."""
+    checkout = REPO_ROOT / "corpus"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "courses"
+
+
 @dataclass(frozen=True)
 class Settings:
     # where things live

@@ -4,6 +4,7 @@ Loaded once and shared (CLI, web app, evaluation). Everything heavy is loaded on
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -124,6 +125,7 @@ class Engine:
                                    time.perf_counter() - start, [str(w) for w in notes.warnings], "up to date")
             reason = "forced" if force else "; ".join(problems)
             self.progress(f"Building the index ({reason})...")
+            _check_writable(index_dir)   # before seconds of embedding, not after
             texts = [s.title + "\n" + s.text for s in notes.sections]
             added = tokenizer.register_words(loanwords(mine_glossary(texts)))
             entries = mine_glossary(texts)   # again: with the loanwords registered, its tokens match the index
@@ -140,9 +142,14 @@ class Engine:
                             warnings=[str(w) for w in notes.warnings])
             from .index.dense import write_dense_index
 
-            path = store.write_build(index_dir, manifest, notes.sections, chunks, tokens,
-                                     [e.to_dict() for e in entries], added,
-                                     lambda p: write_dense_index(p, chunks, vectors))
+            try:
+                path = store.write_build(index_dir, manifest, notes.sections, chunks, tokens,
+                                         [e.to_dict() for e in entries], added,
+                                         lambda p: write_dense_index(p, chunks, vectors))
+            except OSError as exc:
+                raise IndexMissingError(
+                    f"Could not write the index to {index_dir} ({exc}). Point RAG_INDEX_DIR (or --index-dir) "
+                    "at a writable folder, then run: rag index") from exc
             # a serving engine loads the new index before swapping, so no question waits for it
             fresh = self._load_retriever() if self._retriever is not None else (None, None)
             with self._lock:
@@ -285,6 +292,17 @@ class Engine:
     def llm_state(self) -> str:
         """"" before ``load_generator``, then "loading", "ready" or "failed" (the web page shows it)."""
         return self._llm_state
+
+
+def _check_writable(index_dir) -> None:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        if not os.access(index_dir, os.W_OK | os.X_OK):
+            raise PermissionError("not writable")
+    except OSError as exc:
+        raise IndexMissingError(
+            f"Could not write the index to {index_dir} ({exc}). Point RAG_INDEX_DIR (or --index-dir) "
+            "at a writable folder, then run: rag index") from exc
 
 
 def _explain(problems: list[str], settings: Settings) -> str:
