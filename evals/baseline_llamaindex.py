@@ -304,16 +304,17 @@ def ours_retrieval(engine, gold_path, progress: Callable[[str], None] | None = N
         latency = (time.perf_counter() - start) * 1000
         scored.append(m.ScoredItem(item.id, item.lang, item.answerable, item.gold_sections,
                                    [h.section for h in hits], latency))
-    return {"description": f"ours: hybrid dense + keyword, one hit per section, chunks "
+    return {"description": f"hybrid dense + keyword (BM25 over Kiwi morphemes), one hit per section, chunks "
                            f"{engine.settings.chunk_chars}/{engine.settings.chunk_overlap} characters",
             "metrics": {"all": m.aggregate(scored, True),
                         **{lang: m.aggregate([s for s in scored if s.lang == lang], True) for lang in LANGS}}}
 
 
-def side_by_side(columns: dict[str, dict], gold_path) -> str:
+def side_by_side(columns: dict[str, dict], gold_path, command: str = "") -> str:
     """Markdown: retrieval metrics of each run (ours, each variant) per language, one column each."""
     names = list(columns)
     lines = [f"# Retrieval: ours beside a plain llama-index pipeline ({Path(gold_path).name})", "",
+             *([f"Command: `{command}`", ""] if command else []),
              *[f"- **{name}**: {columns[name]['description']}" for name in names], "",
              "| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for lang in ("all", *LANGS):
@@ -334,6 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     [--out evals/reports/baseline]"""
     import argparse
     import json
+    import sys
 
     from rag.config import load_settings
     from rag.engine import Engine
@@ -359,8 +361,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         columns[f"llama-index {name}"] = result
     summary = {name: {k: v for k, v in col.items() if k != "items"} for name, col in columns.items()}
     summary["gold"] = args.gold
+    summary["command"] = "python -m evals.baseline_llamaindex " + " ".join(argv if argv is not None else sys.argv[1:])
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    report = side_by_side(columns, args.gold)
+    report = side_by_side(columns, args.gold, summary["command"])
     (out / "report.md").write_text(report, encoding="utf-8")
     print(report)
     return 0
