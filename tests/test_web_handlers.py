@@ -300,3 +300,11 @@ def test_clear_while_streaming_stops_the_old_answer(handlers):
     rest = list(loop)
     assert all(step[0] == [] for step in rest)                  # the old answer never comes back
     assert session.history == [] and session.answering is False
+
+
+def test_a_refusals_closest_section_chips_open_those_sections(handlers):
+    session = run(handlers, "What is the weather today?")[-1][1]
+    refusal = session.display[1]["content"]
+    assert set(re.findall(r"rag-ref-[\d_-]+", refusal)) == {"rag-ref-0-4_5", "rag-ref-0-5_2"}
+    view = handlers.open_ref("rag-ref-0-5_2", session)
+    assert 'rag-section-head">5.2 vGPU란' in view and "rag-quote-box" not in view   # no quote: not a citation
