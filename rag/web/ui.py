@@ -114,10 +114,12 @@ class ChatHandlers:
         once and the running loop answers that question too.
         """
         with self._lock:
-            if session is None or session.answering or not session.pending:
-                yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
-                return
-            session.answering = True
+            elsewhere_or_none = session is None or session.answering or not session.pending
+            if not elsewhere_or_none:
+                session.answering = True
+        if elsewhere_or_none:   # (never yield while holding the lock: a generator may be left suspended)
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
         try:
             while True:
                 with self._lock:
