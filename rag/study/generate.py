@@ -172,6 +172,8 @@ class _Builder:
             choices=(), answer_alt: str = "", evidence_alt: str = "", id_parts=()) -> None:
         if answer not in evidence:   # the rule every item keeps: its key is written in its evidence
             return
+        if kind in ("short", "term") and not _gives_something(question, answer):
+            return                   # the question gives its own answer away ("what is described as: X are ...")
         item_id = _item_id(section, kind, *(id_parts or (question, answer)))
         if item_id in self.seen:
             return
@@ -314,6 +316,12 @@ class _Builder:
                 if en_section is not None:
                     self.add(en_section.section, "term", text("q_term_ko", "en", en=en), ko, line.text,
                              evidence_alt=alt, id_parts=("en->ko", ko, en))
+
+
+def _gives_something(question: str, answer: str) -> bool:
+    from ..text.tokenize import tokenize
+
+    return bool(set(tokenize(answer)) - set(tokenize(question)))
 
 
 def build_bank(sections: list[Section]) -> list[QuizItem]:

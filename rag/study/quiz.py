@@ -53,21 +53,26 @@ def _load(settings: Settings | None, sections=None) -> tuple[list[QuizItem], Res
         key = str(hash(tuple((s.doc, s.language, s.section, s.text) for s in sections)))
     with _lock:
         if key not in _cache:
-            _cache[key] = (build_bank(sections), _resources(sections))
+            resources_ = _resources(sections)   # first: it teaches the tokenizer the notes' loanwords
+            _cache[key] = (build_bank(sections), resources_)
         return _cache[key]
 
 
 def _resources(sections) -> Resources:
-    from ..text.glossary import Glossary, mine_glossary
+    from ..text import tokenize as tokenizer
+    from ..text.glossary import Glossary, loanwords, mine_glossary
     from .generate import parse
 
+    # the same tokenizer as the index: loanwords of the glossary whole ("스케줄링", not 스케줄 + 링)
+    texts = [s.title + "\n" + s.text for s in sections]
+    tokenizer.register_words(loanwords(mine_glossary(texts)))
     lines = []
     for s in sections:
         parsed = parse(s)
         lines.extend(l.text for l in parsed.lines)
         lines.extend(c for t in parsed.tables for row in t.rows for c in row if c)
     idf, default = make_idf(lines)
-    glossary = Glossary(mine_glossary([s.title + "\n" + s.text for s in sections if s.language == "ko"]))
+    glossary = Glossary(mine_glossary(texts))
     return Resources(glossary=glossary, idf=idf, default_idf=default)
 
 

@@ -318,7 +318,9 @@ def build_ui(engine, concurrency: int = 1) -> gr.Blocks:
         api = gr.Button(visible=False)
         api.click(h.respond, [box, session], [chat, session, chips, suggest, box], api_name="respond", **answer_kw)
     demo.queue(default_concurrency_limit=concurrency)
-    return demo
+    from .quiz import with_quiz_tab   # study mode: this page in a Chat tab beside a Quiz tab (rag/web/quiz.py)
+
+    return with_quiz_tab(demo, engine, concurrency)
 
 
 def css() -> str:

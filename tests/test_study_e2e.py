@@ -1,0 +1,168 @@
+"""The Quiz tab in a real headless browser: take a question, answer it, see the grade with its section,
+reload and find the progress kept; two browsers are two students; "Quiz me on chapter 4" in the chat.
+
+Run: `pytest -m e2e tests/test_study_e2e.py` (needs /usr/bin/chromium and `playwright`). The app runs in a
+subprocess with the fake chat engine (the quiz reads the bundled notes itself) and a progress database in
+tmp_path. Screenshots go to tmp_path (STUDY_E2E_SHOTS=DIR keeps them somewhere else).
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_web_e2e import CHROMIUM, CHROMIUM_ARGS, REPO, SERVER, _free_port, _wait_http
+
+pytestmark = pytest.mark.e2e
+TIMEOUT_MS = 60000
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium")
+    pytest.importorskip("playwright.sync_api")
+    home = tmp_path_factory.mktemp("study-home")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(GRADIO_ANALYTICS_ENABLED="False", RAG_HOME=str(home), RAG_STUDY_DB=str(home / "study.sqlite3"))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER, "fake", str(port), str(Path(__file__).with_name("test_web_handlers.py"))],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        _wait_http(url, proc, 180)
+        yield {"url": url, "db": home / "study.sqlite3", "home": home}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser(app):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def shots(tmp_path):
+    folder = Path(os.environ.get("STUDY_E2E_SHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _quiz_tab(page):
+    page.get_by_role("tab", name=re.compile("Quiz")).click()
+    page.locator("#rag-quiz-mastery .rag-mastery").wait_for(timeout=TIMEOUT_MS)
+
+
+def _attempts_text(page) -> str:
+    return page.locator("#rag-quiz-mastery .rag-attempts").inner_text()
+
+
+def _start(page, chapter: str, language: str):
+    page.locator("#rag-quiz-language label", has_text="English" if language == "en" else "한국어").click()
+    page.locator(f"#rag-quiz-chapters input[name='{chapter}']").check()
+    page.locator("#rag-quiz-start").click()
+    page.locator("#rag-quiz-question .rag-quiz-question").wait_for(timeout=TIMEOUT_MS)
+
+
+def _correct_answer(page) -> tuple[str, object]:
+    """The current item's key, found the way a script would: `quiz.find(id)` on the same notes."""
+    from rag.study import quiz
+
+    item_id = page.locator("#rag-quiz-question .rag-quiz-question").get_attribute("data-item")
+    item = quiz.find(item_id)
+    return item.answer, item
+
+
+def _answer(page, text: str):
+    page.locator("#rag-quiz-answer textarea").fill(text)
+    page.locator("#rag-quiz-check").click()
+    page.locator("#rag-quiz-feedback .rag-quiz-feedback").wait_for(timeout=TIMEOUT_MS)
+
+
+def test_answer_see_cited_feedback_reload_and_progress_is_kept(app, browser, shots):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(app["url"])
+    _quiz_tab(page)
+    assert "No answers yet" in _attempts_text(page) or "아직" in _attempts_text(page)
+    _start(page, "4", "en")
+    answer, item = _correct_answer(page)
+    assert item.chapter == "4" and item.language == "en"
+    _answer(page, answer)
+    feedback = page.locator("#rag-quiz-feedback").inner_text()
+    assert "Correct" in feedback and f"[{item.section}]" in feedback
+    chip = page.locator("#rag-quiz-chip")
+    assert item.section in chip.inner_text()
+    chip.click()
+    view = page.locator("#rag-quiz-section .rag-section")
+    view.wait_for(timeout=TIMEOUT_MS)
+    assert view.locator(".rag-col[lang=ko]").is_visible() and view.locator(".rag-col[lang=en]").is_visible()
+    assert "1" in _attempts_text(page)
+    page.screenshot(path=str(shots / "quiz_feedback.png"), full_page=True)
+
+    page.reload()
+    _quiz_tab(page)
+    assert re.search(r"Answers so far: 1\b|1문항", _attempts_text(page))
+    # the quiz in progress came back with the page: the answered question and its grade
+    assert page.locator("#rag-quiz-question .rag-quiz-question").get_attribute("data-item") == item.id
+    assert "Correct" in page.locator("#rag-quiz-feedback").inner_text()
+    bar = page.locator('#rag-quiz-mastery .rag-mastery-row[data-chapter="4"] .rag-mastery-bar')
+    assert float(re.search(r"width:\s*([\d.]+)%", bar.get_attribute("style")).group(1)) > 0
+    page.locator("#rag-quiz-next").click()
+    page.wait_for_function(
+        f"() => document.querySelector('#rag-quiz-question .rag-quiz-question')?.dataset.item !== '{item.id}'",
+        timeout=TIMEOUT_MS)
+    page.screenshot(path=str(shots / "quiz_after_reload.png"), full_page=True)
+    page.close()
+
+
+def test_two_browsers_are_two_students(app, browser):
+    first = browser.new_context(viewport={"width": 1100, "height": 900})
+    second = browser.new_context(viewport={"width": 1100, "height": 900})
+    a, b = first.new_page(), second.new_page()
+    for page in (a, b):
+        page.goto(app["url"])
+        _quiz_tab(page)
+    before_a = _attempts_text(a)
+    assert "No answers yet" in _attempts_text(b) or "아직" in _attempts_text(b)
+    _start(b, "6", "ko")
+    _answer(b, "전혀 관계없는 답")
+    assert "1" in _attempts_text(b)
+    a.reload()
+    _quiz_tab(a)
+    assert _attempts_text(a) == before_a            # b's answer did not land in a's progress
+    import sqlite3
+
+    with sqlite3.connect(app["db"]) as db:
+        students = db.execute("SELECT count(DISTINCT student) FROM attempts").fetchone()[0]
+    assert students >= 2
+    first.close()
+    second.close()
+
+
+def test_quiz_me_on_chapter_4_in_the_chat(app, browser, shots):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app["url"])
+    page.locator("#rag-input textarea").wait_for(state="visible", timeout=TIMEOUT_MS)
+    page.locator("#rag-input textarea").fill("Quiz me on chapter 4")
+    page.locator("#rag-input textarea").press("Enter")
+    question = page.locator("#rag-quiz-question .rag-quiz-question")
+    question.wait_for(state="visible", timeout=TIMEOUT_MS)
+    _, item = _correct_answer(page)
+    assert item.chapter == "4" and item.language == "en"
+    assert page.locator("#rag-quiz-chapters input[name='4']").is_checked()
+    page.screenshot(path=str(shots / "quiz_from_chat.png"), full_page=True)
+    page.close()
