@@ -2,8 +2,10 @@
 
 Independent of the answerer's own claim check (``rag.claims``): it looks at the final text and the cited
 sections' full text in both languages, the way a teacher checking the answer would. A sentence is
-unsupported when it holds a number, a name (digits or capitals inside a Latin word), a Korean noun or a
-course term (a word the notes use somewhere) that the cited sections and the question don't have.
+unsupported when it holds a number, a name (digits or capitals inside a Latin word, or a Korean proper
+noun) or a course term (a word of the glossary mined from the notes: "병렬 처리", "orchestration") that
+the cited sections and the question don't have. Generic words ("역할", "has", "중요") are not terms: a
+sentence vague in those words is not counted here (the claim check's own token test still applies).
 """
 from __future__ import annotations
 
@@ -27,12 +29,12 @@ def boilerplate(language: str, missing: list[str]) -> list[str]:
     return phrases
 
 
-def korean_nouns(text: str) -> list[str]:
+def korean_proper_nouns(text: str) -> list[str]:
     if not _HANGUL.search(text):
         return []
     from rag.text.tokenize import _get_kiwi
 
-    return [t.form for t in _get_kiwi().tokenize(text) if t.tag in ("NNG", "NNP") and len(t.form) >= 2]
+    return [t.form for t in _get_kiwi().tokenize(text) if t.tag == "NNP" and len(t.form) >= 2]
 
 
 def names(text: str) -> list[str]:
@@ -41,7 +43,7 @@ def names(text: str) -> list[str]:
 
 
 def audit(answer_text: str, language: str, missing: list[str], cited_texts: list[str], question: str,
-          notes_tokens: set[str]) -> dict:
+          course_terms: set[str]) -> dict:
     parts = m.sentences(answer_text, boilerplate(language, missing))
     support_text = "\n".join(cited_texts) + "\n" + question
     support_tokens = set(tokenize(support_text))
@@ -49,7 +51,7 @@ def audit(answer_text: str, language: str, missing: list[str], cited_texts: list
     for sentence in parts:
         body = re.sub(r"\[[^\]]{0,12}\]", "", sentence)
         tokens = set(tokenize(body))
-        terms = set(names(body)) | {t for t in korean_nouns(body)} | {t for t in tokens if t in notes_tokens}
+        terms = set(names(body)) | set(korean_proper_nouns(body)) | {t for t in tokens if t in course_terms}
         # compare like with like: names and nouns by their tokens, so "GPU의" and "GPUs" match "gpu"
         terms = {t for t in terms if not set(tokenize(t)) or not set(tokenize(t)) <= support_tokens}
         lacking = m.unsupported_terms(body, sorted(terms), support_tokens, support_text)

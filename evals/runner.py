@@ -115,13 +115,12 @@ class NotesContext:
             self._texts[key] = "\n".join(f"{v['title']}\n{v['text']}" for v in view.values() if v)
         return self._texts[key]
 
-    def notes_tokens(self) -> set[str]:
+    def course_terms(self) -> set[str]:
+        """Tokens of the glossary mined from the notes: the course's own technical terms."""
         if self._tokens is None:
-            from rag.text.tokenize import tokenize
-
-            data = getattr(self.engine, "_data", None)
-            sections = getattr(data, "sections", []) if data is not None else []
-            self._tokens = {t for s in sections for t in tokenize(s.title + "\n" + s.text)}
+            retriever = self.engine.retriever() if hasattr(self.engine, "retriever") else None
+            entries = getattr(getattr(retriever, "glossary", None), "entries", [])
+            self._tokens = {t for e in entries for t in (*e.ko_tokens, *e.en_tokens)}
         return self._tokens
 
 
@@ -132,7 +131,7 @@ def _audit(answer, item: GoldItem, notes: NotesContext | None) -> dict:
 
     cited = [notes.section_text(c.doc, c.section) for c in answer.citations]
     return audit(answer.text, answer.language, list(getattr(answer, "missing", []) or []), cited, item.question,
-                 notes.notes_tokens())
+                 notes.course_terms())
 
 
 def _run_item(engine, item: GoldItem, generator, retrieval_only: bool,

@@ -181,8 +181,8 @@ class Answerer:
             checker = ClaimChecker(request.evidence, request.question, self._bilingual_tokens, self.similarity,
                                    forbidden=lambda s: leaks_prompt(s, request.messages[0]["content"]))
             dropped: list[SentenceCheck] = []
-            for check in checked_sentences(self.generator.stream(request), checker):
-                if REFUSAL_MARKER in check.sentence:
+            for check in checked_sentences(self.generator.stream(request), checker, lambda: request.finish_reason):
+                if REFUSAL_MARKER.lower() in check.sentence.lower():
                     if not shown:
                         return "", self.generator.label, "", True
                     break

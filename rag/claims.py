@@ -29,9 +29,12 @@ CITED_LINE_SHARE = 0.5   # a cited line stays cited when it shares half the word
 
 _MARKER = re.compile(r"\[\s*(?:§|section\s*|line\s*|L)?(\d{1,3}(?:\.\d{1,3})*)\s*\]", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_PREFIX_MARKER = re.compile(r"(?=\[\s*\d{1,2}\s*\]\s*[^\s\[])")
+_LIST_NUMBER = re.compile(r"\d{1,2}[.)]|[-*•]")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9+\-]*")
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
 _TERMINAL = re.compile(r"(?:[.!?。:)\]]|다|요|음|임|함|됨)\s*$")
+_TERMINAL_STRICT = re.compile(r"[.!?。]\s*(?:\[[^\]]{1,12}\]\s*)*$")
 
 
 @dataclass
@@ -57,13 +60,22 @@ _MARKER_AFTER_STOP = re.compile(r"([.!?。])[ \t]*((?:\[[^\]\n]{1,12}\][ \t]*)+)
 def split_sentences(text: str) -> list[str]:
     """Sentences and bullet lines; markers written after a full stop ("... 최적화. [3]") stay with it."""
     text = _MARKER_AFTER_STOP.sub(lambda m: " " + m.group(2).strip() + m.group(1) + " ", text)
-    pieces = [p.strip() for p in _SENTENCE_END.split(text) if p and p.strip()]
+    pieces = []
+    for piece in _SENTENCE_END.split(text):
+        piece = (piece or "").strip()
+        # "[1] item [2] item": the model used line numbers as list bullets; each item is its own claim
+        pieces += [p.strip() for p in _PREFIX_MARKER.split(piece)] if _PREFIX_MARKER.match(piece) else [piece]
     sentences: list[str] = []
-    for piece in pieces:
+    pending = ""
+    for piece in filter(None, pieces):
+        if _LIST_NUMBER.fullmatch(piece):     # "1." / "2)" of a numbered list: belongs to the next item
+            pending = piece + " "
+            continue
         if sentences and not strip_markers(piece).strip(" .-*"):
             sentences[-1] += " " + piece
         else:
-            sentences.append(piece)
+            sentences.append(pending + piece)
+        pending = ""
     return sentences
 
 
@@ -107,10 +119,16 @@ class ClaimChecker:
             if len(tokens & earlier) / max(1, len(tokens | earlier)) >= REPEAT_JACCARD:
                 return SentenceCheck(sentence, False, "repeats an earlier sentence")
         cited = self.cited_lines(sentence)
-        candidates = cited or self._best_lines(tokens)
+        best = self._best_lines(tokens)
+        candidates = cited or best
         if not candidates:
             return SentenceCheck(sentence, False, "matches no evidence line")
         result = self._judge(sentence, body, tokens, _supporting(candidates, tokens))
+        if not result.supported and cited and best and set(best) != set(cited):
+            # a small model often cites the neighbouring line: the claim stands if another line holds it,
+            # and then that line is the citation
+            second = self._judge(sentence, body, tokens, _supporting(best, tokens))
+            result = second if second.supported else result
         if result.supported:
             self.seen.append(tokens)
         return result
@@ -157,12 +175,13 @@ def _is_name(word: str) -> bool:
                                or word.isupper())
 
 
-def checked_sentences(pieces: Iterable[str], checker: ClaimChecker) -> Iterator[SentenceCheck]:
+def checked_sentences(pieces: Iterable[str], checker: ClaimChecker, finish_reason=lambda: "") -> Iterator[SentenceCheck]:
     """Consume streamed text; yield each sentence's check as soon as the sentence is complete.
 
     A sentence is complete when real text after it has started (a citation marker that follows it still
-    belongs to it); the last one when the stream ends. A last sentence that doesn't end like one was cut
-    by the token limit and is reported as truncated, not shown.
+    belongs to it); the last one when the stream ends. A last sentence cut by the token limit (the backend's
+    ``finish_reason()`` is "length" and it has no full stop; without a reason, it doesn't end like a
+    sentence) is reported as truncated, not shown.
     """
     buffer, released = "", 0
     for piece in pieces:
@@ -177,7 +196,10 @@ def checked_sentences(pieces: Iterable[str], checker: ClaimChecker) -> Iterator[
         yield checker.check(sentence)
     if len(sentences) > released:
         last = sentences[-1]
-        yield checker.check(last) if is_complete(last) else SentenceCheck(last, False, "truncated")
+        # the backend says whether the token limit cut the answer; without it, judge by the last words
+        reason = finish_reason()
+        cut = reason == "length" and not _TERMINAL_STRICT.search(last) if reason else not is_complete(last)
+        yield SentenceCheck(last, False, "truncated") if cut else checker.check(last)
 
 
 def _has_content(fragment: str) -> bool:

@@ -135,10 +135,11 @@ def test_sentence_splitting_and_completeness():
 
 def test_audit_flags_numbers_names_and_terms_missing_from_the_cited_sections():
     cited = ["CPU vs GPU\nCPU : 범용 컴퓨팅과 복잡한 논리 처리\nGPU : 병렬 처리에 최적화"]
-    notes_tokens = set(tokenize(cited[0] + " 가상화 데이터 센터"))
+    course_terms = set(tokenize("병렬 처리 가상화 데이터 센터"))
     result = audit("GPU는 병렬 처리에 최적화되어 있습니다 [4.5]\nGPU는 CPU보다 10배 빠르고 가상화에 쓰입니다 [4.5]\n"
-                   "GPU는 NVLink를 씁니다 [4.5]", "ko", [], cited, "CPU와 GPU 차이", notes_tokens)
-    assert result["n_sentences"] == 3
+                   "GPU는 NVLink를 씁니다 [4.5]\nGPU는 중요한 역할을 합니다 [4.5]", "ko", [], cited, "CPU와 GPU 차이",
+                   course_terms)
+    assert result["n_sentences"] == 4                    # the vague 4th sentence uses no number, name or term
     flagged = {u["sentence"].split()[1]: u["terms"] for u in result["unsupported"]}
     assert set(flagged) == {"CPU보다", "NVLink를"}
     assert "10" in flagged["CPU보다"] and any(t.startswith("가상") for t in flagged["CPU보다"])
@@ -165,3 +166,24 @@ def test_partial_and_unsupported_rates_aggregate():
     metrics = m.aggregate(items)
     assert metrics["partial_recall"] == 0.5 and metrics["unsupported_claim_rate"] == 1 / 8
     assert metrics["truncated_rate"] == 0.5 and metrics["refusal_recall"] == 1.0
+
+
+def test_line_numbers_used_as_bullets_become_one_claim_each():
+    assert split_sentences("[1] 순차 작업 [2] 병렬 작업") == ["[1] 순차 작업", "[2] 병렬 작업"]
+    assert split_sentences("1. CPU는 순차 작업. 2. GPU는 병렬 작업.") == ["1. CPU는 순차 작업.", "2. GPU는 병렬 작업."]
+
+
+def test_a_claim_cited_to_the_wrong_line_is_recited_to_the_line_that_holds_it():
+    cpu = _section("4.5", "- CPU : 범용 컴퓨팅과 복잡한 논리 처리 위해 설계")
+    server = _section("4.6", "- GPU를 탑재한 특화된 컴퓨터 시스템")
+    lines = [EvidenceLine(1, cpu, "CPU : 범용 컴퓨팅과 복잡한 논리 처리 위해 설계", 1.0, 0),
+             EvidenceLine(2, server, "GPU를 탑재한 특화된 컴퓨터 시스템", 1.0, 0)]
+    checker = ClaimChecker(lines, "GPU 서버란?", lambda s: set(tokenize(s.text)))
+    result = checker.check("GPU 서버는 GPU를 탑재한 특화된 컴퓨터 시스템입니다 [1].")
+    assert result.supported and result.line_ids == [2] and result.sections == ["4.6"]
+
+
+def test_the_backends_finish_reason_decides_truncation(checker):
+    unfinished = "CPU는 범용 컴퓨팅과 복잡한 논리 처리 위해 설계되었습니다. GPU는 고도의 병렬 처리 능력에 최적화"
+    assert [c.reason for c in checked_sentences([unfinished], checker, lambda: "stop")] == ["", ""]
+    assert [c.reason for c in checked_sentences([unfinished], checker, lambda: "length")][-1] == "truncated"

@@ -107,7 +107,9 @@ class LlamaCppGenerator(Generator):
                 temperature=0.0, top_k=1, seed=0, stream=True,
             )
             for chunk in chunks:
-                text = chunk["choices"][0]["delta"].get("content")
+                choice = chunk["choices"][0]
+                request.finish_reason = choice.get("finish_reason") or request.finish_reason
+                text = choice["delta"].get("content")
                 if text:
                     yield text
         except ValueError as exc:  # llama.cpp raises ValueError when the prompt exceeds n_ctx

@@ -69,7 +69,7 @@ class OpenAIGenerator(Generator):
         conn = self._connect()
         try:
             response = self._post(conn, request)
-            yield from self._read_stream(response, deadline)
+            yield from self._read_stream(response, deadline, request)
         finally:
             conn.close()
 
@@ -130,11 +130,12 @@ class OpenAIGenerator(Generator):
         }.get(response.status, "see the server's log")
         return f"{self.url} answered HTTP {response.status} {response.reason}: {snippet[:300]} ({hint})."
 
-    def _read_stream(self, response: http.client.HTTPResponse, deadline: float) -> Iterator[str]:
+    def _read_stream(self, response: http.client.HTTPResponse, deadline: float,
+                     request: GenerationRequest | None = None) -> Iterator[str]:
         for payload in iter_sse_data(self._lines(response, deadline)):
             if payload.strip() == "[DONE]":
                 return
-            text = self._delta_text(payload)
+            text = self._delta_text(payload, request)
             if text:
                 yield text
         raise GenerationError(
@@ -162,7 +163,7 @@ class OpenAIGenerator(Generator):
                 return
             yield line
 
-    def _delta_text(self, payload: str) -> str:
+    def _delta_text(self, payload: str, request: GenerationRequest | None = None) -> str:
         try:
             event = json.loads(payload)
         except ValueError as exc:
@@ -177,5 +178,7 @@ class OpenAIGenerator(Generator):
         choices = event.get("choices") or []   # the final usage chunk has no choices
         if not choices:
             return ""
+        if request is not None and choices[0].get("finish_reason"):
+            request.finish_reason = choices[0]["finish_reason"]   # "length": cut by max_tokens
         delta = choices[0].get("delta") or {}
         return delta.get("content") or ""
