@@ -93,3 +93,16 @@ def test_bad_input_gets_a_message(answer, message):
 def test_bad_input_message_in_korean():
     with pytest.raises(AnswerError, match="비어"):
         check_answer("", "ko")
+
+
+def test_grader_agrees_with_the_labelled_answers(settings):
+    """The floor under evals/study_eval.py (words only; the report also runs the embedder)."""
+    import json
+
+    from evals.study_eval import grade_labels
+    from rag.config import REPO_ROOT
+
+    labels = [json.loads(line) for line in (REPO_ROOT / "evals" / "grader_labels.jsonl").read_text("utf-8").splitlines()]
+    result = grade_labels(labels, settings)
+    assert result["n"] >= 150 and result["agreement"] >= 0.85
+    assert result["empty_or_copy_graded_correct"] == 0

@@ -303,7 +303,7 @@ class _Builder:
         en_section = self.companion(section)
         for index, line in enumerate(parsed.lines):
             for entry in mine_glossary([line.text]):
-                ko, en = entry.ko.strip(), entry.en.strip()
+                ko, en = _trim_particles(entry.ko.strip()), entry.en.strip()
                 if len(en) < 3 or en.lower() in ko.lower() or ko.lower() in en.lower():
                     continue
                 if ko not in line.text or en not in line.text:
@@ -316,6 +316,17 @@ class _Builder:
                 if en_section is not None:
                     self.add(en_section.section, "term", text("q_term_ko", "en", en=en), ko, line.text,
                              evidence_alt=alt, id_parts=("en->ko", ko, en))
+
+
+_PARTICLE_END = ("과", "와", "을", "를", "은", "는", "의", "에", "로")
+
+
+def _trim_particles(term: str) -> str:
+    """"모델과 딥러닝 신경망" -> "딥러닝 신경망": a word ending in a particle belongs to the sentence, not the term."""
+    words = term.split()
+    while len(words) > 1 and any(w.endswith(_PARTICLE_END) and len(w) > 1 for w in words[:-1]):
+        words.pop(0)
+    return " ".join(words)
 
 
 def _gives_something(question: str, answer: str) -> bool:

@@ -150,9 +150,12 @@ def grade(item: QuizItem, answer: str, res: Resources | None = None, embedder=No
     scored = [(*_coverage(terms, tokens, res), terms) for _, terms in keys]
     coverage, hit, terms = max(scored, key=lambda s: s[0])
     similarity = _similarity(embedder, answer, [item.answer, item.answer_alt])
-    verdict = ("correct" if coverage >= CORRECT_COVERAGE else "partial" if coverage >= PARTIAL_COVERAGE
+    # a term is a few words and each one counts ("비지도 학습" is not "강화 학습"): all of them for correct
+    correct_at = 0.999 if item.kind == "term" else CORRECT_COVERAGE
+    verdict = ("correct" if coverage >= correct_at else "partial" if coverage >= PARTIAL_COVERAGE
                else "incorrect")
-    if similarity is not None and similarity >= SIMILARITY_LIFT and coverage > 0:
+    # never for a term: its translation is the question's own word, which embeds close to the key
+    if similarity is not None and similarity >= SIMILARITY_LIFT and coverage > 0 and item.kind != "term":
         verdict = {"incorrect": "partial", "partial": "correct"}.get(verdict, verdict)
     missing = [t for t in terms if t not in hit]
     grade_ = _grade(item, verdict, language, {"correct": "fb_correct", "partial": "fb_partial",
