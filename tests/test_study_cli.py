@@ -112,3 +112,14 @@ def test_quiz_tab_handlers_without_a_browser(home):
     assert quiz_request("4장 퀴즈 내줘") == (["4"], "ko")
     assert quiz_request("quiz on chapters 4 and 5") == (["4", "5"], "en")
     assert quiz_request("What is a GPU?") is None
+
+
+def test_chat_hands_a_quiz_request_to_the_quiz_tab_instead_of_the_engine():
+    from rag.web.ui import ChatHandlers, Session
+    from tests.test_web_handlers import FakeEngine
+
+    handlers = ChatHandlers(FakeEngine())
+    chat, session, box = handlers.submit("Quiz me on chapter 4", Session())
+    assert box == "" and session.pending == [] and "Chapter 4" in chat[-1]["content"] and "Quiz tab" in chat[-1]["content"]
+    chat, session, box = handlers.submit("What is a GPU?", session)
+    assert session.pending and session.pending[-1][0] == "What is a GPU?"

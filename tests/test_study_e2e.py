@@ -164,5 +164,7 @@ def test_quiz_me_on_chapter_4_in_the_chat(app, browser, shots):
     _, item = _correct_answer(page)
     assert item.chapter == "4" and item.language == "en"
     assert page.locator("#rag-quiz-chapters input[name='4']").is_checked()
+    page.get_by_role("tab", name=re.compile("Chat")).click()
+    assert "Quiz tab" in page.locator("#rag-chat").inner_text()           # the chat did not answer it itself
     page.screenshot(path=str(shots / "quiz_from_chat.png"), full_page=True)
     page.close()

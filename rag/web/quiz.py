@@ -54,6 +54,18 @@ def quiz_request(message: str) -> tuple[list[str], str] | None:
     return sorted(set(chapters), key=int), detect_language(text)
 
 
+def quiz_note(message: str) -> str:
+    """What the chat shows for a quiz request (the Quiz tab starts the quiz); "" for any other message."""
+    request = quiz_request(message)
+    if request is None:
+        return ""
+    from ..study.generate import text
+
+    chapters, language = request
+    which = ", ".join(text("ui_chapter", language, chapter=c) for c in chapters) or "1-6"
+    return f'<div class="rag-answer rag-quiz-note"><p>{html.escape(text("ui_chat_note", language, chapters=which))}</p></div>'
+
+
 def _labels(language: str) -> dict:
     return _LABELS.get(language, _LABELS["en"])
 

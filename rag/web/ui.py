@@ -102,6 +102,11 @@ class ChatHandlers:
             if question:
                 busy = session.answering or bool(session.pending)
                 session.display.append({"role": "user", "content": render.render_user_message(question)})
+                from .quiz import quiz_note   # "Quiz me on chapter 4": the Quiz tab takes it, not the engine
+
+                if quiz_note(question):
+                    session.display.append({"role": "assistant", "content": quiz_note(question)})
+                    return list(session.display), session, ""
                 placeholder = render.render_waiting() if busy else render.render_streaming("…")
                 session.display.append({"role": "assistant", "content": placeholder})
                 session.pending.append((question, len(session.display) - 1))
