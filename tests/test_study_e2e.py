@@ -119,6 +119,8 @@ def test_answer_see_cited_feedback_reload_and_progress_is_kept(app, browser, sho
     # the quiz in progress came back with the page: the answered question and its grade
     assert page.locator("#rag-quiz-question .rag-quiz-question").get_attribute("data-item") == item.id
     assert "Correct" in page.locator("#rag-quiz-feedback").inner_text()
+    assert page.locator("#rag-quiz-chapters input[name='4']").is_checked()
+    assert page.locator("#rag-quiz-language label", has_text="English").locator("input").is_checked()
     bar = page.locator('#rag-quiz-mastery .rag-mastery-row[data-chapter="4"] .rag-mastery-bar')
     assert float(re.search(r"width:\s*([\d.]+)%", bar.get_attribute("style")).group(1)) > 0
     page.locator("#rag-quiz-next").click()

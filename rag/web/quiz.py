@@ -348,8 +348,13 @@ def with_quiz_tab(chat_page: gr.Blocks, engine, concurrency: int = 1) -> gr.Bloc
                 chat_page.render()
             with gr.Tab("퀴즈 · Quiz", id="quiz", elem_id="rag-tab-quiz"):
                 parts = build_quiz_tab(h, state)
-        page.load(lambda state: (*h.load(state), gr.update(choices=h.chapter_choices())), [parts["state"]],
-                  [*parts["view"], parts["chapters"]], concurrency_limit=None, show_progress="hidden")
+        def on_load(saved):   # the controls come back as the student left them, with the quiz
+            view = h.load(saved)
+            return (*view, gr.update(choices=h.chapter_choices(), value=view[0].get("chapters") or []),
+                    gr.update(value=view[0].get("language") or "ko"))
+
+        page.load(on_load, [parts["state"]], [*parts["view"], parts["chapters"], parts["language"]],
+                  concurrency_limit=None, show_progress="hidden")
         # "Quiz me on chapter 4" typed in the chat starts that quiz in the Quiz tab
         blocks = list(chat_page.blocks.values())
         chat_session = next((b for b in blocks if type(b).__name__ == "State"), None)
