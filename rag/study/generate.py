@@ -318,7 +318,8 @@ class _Builder:
                              evidence_alt=alt, id_parts=("en->ko", ko, en))
 
 
-_PARTICLE_END = ("과", "와", "을", "를", "은", "는", "의", "에", "로")
+# not "의": a genitive is often part of the term ("고도의 병렬 처리 (High parallel processing)")
+_PARTICLE_END = ("과", "와", "을", "를", "은", "는", "가", "에", "로")
 
 
 def _trim_particles(term: str) -> str:
