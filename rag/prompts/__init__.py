@@ -12,10 +12,11 @@ def template(name: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def _messages() -> dict:
-    return json.loads(template("messages.json"))
+def _messages(name: str = "messages.json") -> dict:
+    return json.loads(template(name))
 
 
-def message(key: str, language: str, **values) -> str:
-    table = _messages()[key]
+def message(key: str, language: str, messages: str = "messages.json", **values) -> str:
+    """A user-facing message in ``language`` (English when missing) from a JSON file of this package."""
+    table = _messages(messages)[key]
     return table.get(language, table["en"]).format(**values)

@@ -15,13 +15,11 @@ in one quiz (``rag quiz --json``) can be graded later (``rag quiz --grade ID``).
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from ..prompts import template
+from ..prompts import message
 from ..types import Section
 from .types import QuizItem
 
@@ -34,15 +32,9 @@ MIN_LIST = 3          # a list shorter than this gives no good distractors
 MC_CHOICES = 4
 
 
-@lru_cache(maxsize=None)
-def _messages() -> dict:
-    return json.loads(template("study_messages.json"))
-
-
 def text(key: str, language: str, **values) -> str:
     """A student-facing message in ``language`` (rag/prompts/study_messages.json)."""
-    table = _messages()[key]
-    return table.get(language, table["en"]).format(**values)
+    return message(key, language, messages="study_messages.json", **values)
 
 
 # -- the notes' structure -------------------------------------------------------------------------
