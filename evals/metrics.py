@@ -185,7 +185,7 @@ def unsupported_terms(sentence: str, terms: Iterable[str], support_tokens: set, 
     Korean nouns, and words that the notes use elsewhere. A number counts when its digits are absent.
     """
     haystack = normalize_text(support_text)
-    body = _MARKERS.sub("", sentence)
+    body = re.sub(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+", "", _MARKERS.sub("", sentence))   # list numbering is layout
     missing = [n for n in _NUMBER.findall(body) if n not in haystack]
     missing += [t for t in terms if t not in support_tokens and normalize_text(t) not in haystack]
     return list(dict.fromkeys(missing))

@@ -93,6 +93,14 @@ class Answerer:
         self.extractive = ExtractiveGenerator(settings)
         self.similarity = similarity             # (text, [texts]) -> cosines, for the claim check; optional
         self._vocabulary: NotesVocabulary | None = None
+        self._course_terms: set[str] | None = None
+
+    def course_terms(self) -> set[str]:
+        """Tokens of the glossary mined from the notes: the course's technical terms."""
+        if self._course_terms is None:
+            entries = getattr(getattr(self.retriever, "glossary", None), "entries", [])
+            self._course_terms = {t for e in entries for t in (*e.ko_tokens, *e.en_tokens)}
+        return self._course_terms
 
     def vocabulary(self) -> NotesVocabulary:
         """Every word and number of the notes (both languages, glossary): built once, on first use."""
@@ -179,7 +187,8 @@ class Answerer:
         try:
             request.messages = self.build_messages(request)
             checker = ClaimChecker(request.evidence, request.question, self._bilingual_tokens, self.similarity,
-                                   forbidden=lambda s: leaks_prompt(s, request.messages[0]["content"]))
+                                   forbidden=lambda s: leaks_prompt(s, request.messages[0]["content"]),
+                                   course_terms=self.course_terms())
             dropped: list[SentenceCheck] = []
             for check in checked_sentences(self.generator.stream(request), checker, lambda: request.finish_reason):
                 if REFUSAL_MARKER.lower() in check.sentence.lower():

@@ -31,6 +31,7 @@ _MARKER = re.compile(r"\[\s*(?:§|section\s*|line\s*|L)?(\d{1,3}(?:\.\d{1,3})*)\
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _PREFIX_MARKER = re.compile(r"(?=\[\s*\d{1,2}\s*\]\s*[^\s\[])")
 _LIST_NUMBER = re.compile(r"\d{1,2}[.)]|[-*•]")
+_LEADING_ENUMERATOR = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9+\-]*")
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
 _TERMINAL = re.compile(r"(?:[.!?。:)\]]|다|요|음|임|함|됨)\s*$")
@@ -89,7 +90,7 @@ class ClaimChecker:
 
     def __init__(self, lines: list[EvidenceLine], question: str, section_tokens: Callable[[object], set[str]],
                  similarity: Callable[[str, list[str]], list[float]] | None = None,
-                 forbidden: Callable[[str], bool] | None = None):
+                 forbidden: Callable[[str], bool] | None = None, course_terms: set[str] | None = None):
         self.lines = lines
         self.by_id = {line.id: line for line in lines}
         self.question_tokens = set(tokenize(question))
@@ -97,6 +98,7 @@ class ClaimChecker:
         self.section_tokens = section_tokens      # section -> its tokens in both languages
         self.similarity = similarity              # (sentence, line texts) -> cosines, or None
         self.forbidden = forbidden                # sentence -> True when it must never be shown (prompt leak)
+        self.course_terms = course_terms or set()  # glossary tokens: a course term must come from the cited lines
         self.seen: list[set[str]] = []
 
     def cited_lines(self, sentence: str) -> list[EvidenceLine]:
@@ -145,12 +147,16 @@ class ClaimChecker:
             support |= self.section_tokens(section)
         ids, numbers = [line.id for line in lines], list(dict.fromkeys(line.number for line in lines))
         plain_lines = line_text.lower() + " " + self.question_text
-        for number in _NUMBER.findall(body):
+        for number in _NUMBER.findall(_LEADING_ENUMERATOR.sub("", body)):   # "1." of a numbered list is layout
             if number not in plain_lines:
                 return SentenceCheck(sentence, False, f"number {number} not in the cited lines", ids, numbers)
         for name in _NAME.findall(body):
             if _is_name(name) and name.lower() not in plain_lines and not (set(tokenize(name)) <= support):
                 return SentenceCheck(sentence, False, f"name {name} not in the cited lines", ids, numbers)
+        # a course term taken from another line ("CUDA ... 가상 GPU의 약자") mixes two facts into one claim
+        stray = sorted(t for t in tokens & self.course_terms if t not in support)
+        if stray:
+            return SentenceCheck(sentence, False, f"term {stray[0]} not in the cited lines", ids, numbers)
         share = len(tokens & support) / len(tokens)
         if share >= MIN_TOKEN_SUPPORT:
             return SentenceCheck(sentence, True, "", ids, numbers)

@@ -187,3 +187,12 @@ def test_the_backends_finish_reason_decides_truncation(checker):
     unfinished = "CPU는 범용 컴퓨팅과 복잡한 논리 처리 위해 설계되었습니다. GPU는 고도의 병렬 처리 능력에 최적화"
     assert [c.reason for c in checked_sentences([unfinished], checker, lambda: "stop")] == ["", ""]
     assert [c.reason for c in checked_sentences([unfinished], checker, lambda: "length")][-1] == "truncated"
+
+
+def test_a_course_term_from_another_line_and_list_numbering():
+    cpu = _section("4.5", "- CPU : 범용 컴퓨팅과 복잡한 논리 처리 위해 설계")
+    lines = [EvidenceLine(1, cpu, "CPU : 범용 컴퓨팅과 복잡한 논리 처리 위해 설계", 1.0, 0)]
+    checker = ClaimChecker(lines, "CPU란?", lambda s: set(tokenize(s.text)), course_terms=set(tokenize("가상화 논리")))
+    mixed = checker.check("CPU는 범용 컴퓨팅과 복잡한 논리 처리, 가상화를 위해 설계되었습니다 [1].")
+    assert not mixed.supported and "가상" in mixed.reason
+    assert checker.check("1. CPU는 범용 컴퓨팅과 복잡한 논리 처리 위해 설계 [1].").supported
