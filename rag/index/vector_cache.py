@@ -92,4 +92,7 @@ class VectorCache:
 def embed_with_cache(embedder, texts: list[str], index_dir: Path,
                      progress: Optional[Callable[[str], None]] = None) -> tuple[np.ndarray, int]:
     """``embedder.embed_passages(texts)``, reusing vectors of unchanged texts; (vectors, n embedded)."""
-    return VectorCache(index_dir, embedder.model_id).embed(list(texts), embedder.embed_passages, progress)
+    # the dimension is part of the identity: a model swapped under the same id ("force-repair") must not get
+    # the old model's vectors back from the cache
+    identity = f"{embedder.model_id}|dim={getattr(embedder, 'dim', '')}"
+    return VectorCache(index_dir, identity).embed(list(texts), embedder.embed_passages, progress)
