@@ -150,11 +150,15 @@ def sentences(text: str, boilerplate: Sequence[str] = ()) -> list[str]:
     for phrase in boilerplate:
         if phrase:
             text = text.replace(phrase, "\n")
-    out = []
+    out, pending = [], ""
     for piece in _SENTENCE_END.split(text or ""):
+        if re.fullmatch(r"\s*\d{1,2}[.)]\s*", piece or ""):   # "1." of a numbered list opens the next item
+            pending = piece.strip() + " "
+            continue
         body = _MARKERS.sub("", piece).strip(" -*\t")
         if re.search(r"\w", body):
-            out.append(piece.strip())
+            out.append(pending + piece.strip())
+            pending = ""
     return out
 
 

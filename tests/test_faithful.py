@@ -150,6 +150,7 @@ def test_audit_flags_numbers_names_and_terms_missing_from_the_cited_sections():
 def test_truncation_and_repetition_metrics():
     assert m.is_truncated("GPU는 병렬 처리에 최적화되어 있습니다. 또한 GPU는 메모리")
     assert not m.is_truncated("GPU는 병렬 처리에 최적화되어 있습니다. [4.5]")
+    assert m.sentences("1. 프로비저닝 [6.4]\n2. 모니터링 [6.4]") == ["1. 프로비저닝 [6.4]", "2. 모니터링 [6.4]"]
     parts = m.sentences("GPU는 병렬 처리에 좋다. GPU는 병렬 처리에 좋다. CPU는 논리에 좋다.")
     assert m.repeated_sentences(parts, tokenize) == 1
 
