@@ -184,17 +184,14 @@ class Engine:
         from .index.dense import DenseIndex
         from .retrieve import Retriever
 
-        # Kiwi loads (seconds) in a thread while the embedder loads below
-        kiwi = threading.Thread(target=tokenizer.register_words, args=(data.loanwords,), kwargs={"checked": True},
-                                daemon=True)
-        kiwi.start()
+        # Kiwi (seconds) loads on the first Korean text, with the index's loanwords (tokenize.expect_words)
+        tokenizer.expect_words(data.loanwords)
         try:
             dense = DenseIndex(data.root / "dense.faiss")
         except RuntimeError as exc:
             raise IndexMismatchError(f"The FAISS file in {data.root} is damaged ({exc}). "
                                      "Rebuild with: rag index --force") from exc
         embedder = self.query_embedder()
-        kiwi.join()
         if dense.dim != embedder.dim or dense.size != len(data.chunks):
             raise IndexMismatchError(
                 f"The index holds {dense.size} vectors of dimension {dense.dim}, the embedder makes "
@@ -264,10 +261,10 @@ class Engine:
     def warm_up(self) -> None:
         """Load the index, models and tokenizer now rather than on the first question. The language
         model loads in its own thread beside the index: llama.cpp maps its file while Kiwi builds."""
-        threading.Thread(target=tokenizer.warm_up, daemon=True).start()
         llm = threading.Thread(target=self._load_generator_quietly, daemon=True, name="llm-load")
         llm.start()
         self.retriever()
+        tokenizer.warm_up()   # Kiwi with the index's loanwords, before the first Korean question
         llm.join()
 
     def load_generator(self) -> None:

@@ -2,6 +2,7 @@
 incremental rebuild (only changed chunks are embedded). Tiny models built in code, no real e5."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -51,8 +52,7 @@ def tiny_e5(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def exported(tiny_e5):
-    model, data = ox.ensure_onnx(tiny_e5, "fp32")
-    return model, data
+    return ox.ensure_onnx(tiny_e5, "fp32")
 
 
 def _cos(a, b):
@@ -63,7 +63,7 @@ def _cos(a, b):
 
 def test_onnx_encoder_agrees_with_sentence_transformers(tiny_e5, exported):
     torch_side = emb.load_embedder(str(tiny_e5), load_settings(environ={}, device="cpu"))
-    onnx_side = ox.OnnxQueryEncoder(exported[1], tiny_e5, torch_side.model_id, "onnx-fp32")
+    onnx_side = ox.OnnxQueryEncoder(exported, tiny_e5, torch_side.model_id, "onnx-fp32")
     assert onnx_side.dim == torch_side.dim == 16
     q_onnx, q_torch = onnx_side.embed_queries(TEXTS), torch_side.embed_queries(TEXTS)
     assert q_onnx.dtype == np.float32 and q_onnx.shape == (len(TEXTS), 16)
@@ -76,44 +76,54 @@ def test_onnx_encoder_agrees_with_sentence_transformers(tiny_e5, exported):
 
 
 def test_int8_variant_loads_and_stays_close(tiny_e5):
-    model, data = ox.ensure_onnx(tiny_e5, "int8")
+    model = ox.ensure_onnx(tiny_e5, "int8")
     import onnx
 
-    ops = {node.op_type for node in onnx.load_from_string(data).graph.node}
+    ops = {node.op_type for node in onnx.load(str(model)).graph.node}
     assert {"DynamicQuantizeLinear", "MatMulInteger"} <= ops    # the matrix products run in int8
     torch_side = emb.load_embedder(str(tiny_e5), load_settings(environ={}, device="cpu"))
-    q = ox.OnnxQueryEncoder(data, tiny_e5, "tiny", "onnx-int8").embed_queries(TEXTS)
+    q = ox.OnnxQueryEncoder(model, tiny_e5, "tiny", "onnx-int8").embed_queries(TEXTS)
     assert _cos(q, torch_side.embed_queries(TEXTS)).min() > 0.9
 
 
 def test_verified_cache_is_reused_and_damage_is_rebuilt(tiny_e5, exported, monkeypatch):
-    model, data = exported
+    model = exported
+    data = model.read_bytes()
     record = json.loads(model.with_name(model.name + ".json").read_text())
-    assert record["size"] == len(data) == model.stat().st_size
+    assert record["size"] == len(data) and record["sha256"] == hashlib.sha256(data).hexdigest()
     calls = []
     real_export = ox.export_fp32
     monkeypatch.setattr(ox, "export_fp32", lambda *a: calls.append(a) or real_export(*a))
 
-    assert ox.ensure_onnx(tiny_e5, "fp32")[1] == data and calls == []     # intact: no export
+    assert ox.ensure_onnx(tiny_e5, "fp32") == model and calls == []     # intact: no export
 
     damaged = bytearray(data)
     damaged[len(damaged) // 2] ^= 0xFF                                    # same size, one byte flipped
     model.write_bytes(bytes(damaged))
-    assert ox.read_verified(model, ox.source_id(tiny_e5)) is None
+    assert not ox.verified(model, ox.source_id(tiny_e5))
     messages = []
-    _, again = ox.ensure_onnx(tiny_e5, "fp32", messages.append)
+    ox.ensure_onnx(tiny_e5, "fp32", messages.append)
     assert len(calls) == 1 and any("damaged" in m for m in messages)
-    assert ox.read_verified(model, ox.source_id(tiny_e5)) == again
+    assert ox.verified(model, ox.source_id(tiny_e5)) and model.read_bytes() != bytes(damaged)
 
-    model.write_bytes(again[: len(again) // 3])                           # truncated
+    model.write_bytes(model.read_bytes()[: len(data) // 3])              # truncated
     ox.ensure_onnx(tiny_e5, "fp32")
-    assert len(calls) == 2 and ox.read_verified(model, ox.source_id(tiny_e5)) is not None
+    assert len(calls) == 2 and ox.verified(model, ox.source_id(tiny_e5))
 
 
-def test_stale_export_is_rebuilt_when_the_model_changes(tiny_e5, exported, monkeypatch):
-    model, _ = exported
-    assert ox.read_verified(model, ox.source_id(tiny_e5)) is not None
-    assert ox.read_verified(model, "another-source") is None   # e.g. the e5 folder was re-converted
+def test_unchanged_file_is_not_hashed_again_but_a_touched_one_is(tiny_e5, exported, monkeypatch):
+    hashed = []
+    real = ox._sha256
+    monkeypatch.setattr(ox, "_sha256", lambda p: hashed.append(p) or real(p))
+    assert ox.verified(exported, ox.source_id(tiny_e5)) and hashed == []
+    os.utime(exported)                                   # same bytes, newer mtime: checked once more
+    assert ox.verified(exported, ox.source_id(tiny_e5)) and hashed == [exported]
+    assert ox.verified(exported, ox.source_id(tiny_e5)) and hashed == [exported]   # and recorded
+
+
+def test_export_made_from_another_model_is_not_accepted(tiny_e5, exported, monkeypatch):
+    assert ox.verified(exported, ox.source_id(tiny_e5))
+    assert not ox.verified(exported, "another-source")   # e.g. the e5 folder was re-converted
 
 
 def test_bad_query_encoder_setting_is_explained():
@@ -153,7 +163,8 @@ QUERY_SCRIPT = """
 import json, sys
 from rag.cli import main
 code = main(sys.argv[1:])
-heavy = sorted(m for m in ("torch", "sentence_transformers", "transformers", "llama_index") if m in sys.modules)
+heavy = sorted(m for m in ("torch", "sentence_transformers", "transformers", "llama_index", "kiwipiepy")
+               if m in sys.modules)
 print(json.dumps({"code": code, "heavy": heavy}))
 """
 
@@ -172,8 +183,17 @@ def _run_query(settings, args, **env):
                                   ["search", "data center cooling", "--json"]])
 def test_query_path_does_not_import_torch(tiny_home, args):
     result, out, err = _run_query(tiny_home, args)
-    assert result == {"code": 0, "heavy": []}, err[-1500:]
+    assert result == {"code": 0, "heavy": []}, err[-1500:]   # English notes and question: not even Kiwi
     assert "1.1" in out or "1.2" in out   # it did answer from the notes
+
+
+def test_loanwords_of_the_index_reach_kiwi_when_it_is_first_needed():
+    from rag.text import tokenize as tok
+
+    word = "스펙트럼엑스"   # Kiwi splits it (스펙트럼/엑스); not in the notes, so no earlier test registered it
+    assert word not in tok.tokenize("새 " + word)
+    tok.expect_words([word])
+    assert word in tok.tokenize("새 " + word)          # added before this analysis, cache not stale
 
 
 def test_torch_query_encoder_still_works_and_does_import_torch(tiny_home):

@@ -13,8 +13,8 @@ only. Building the index still uses sentence-transformers (``rag.models.embedder
 reference vectors, and the export is checked against them (cosine >= 0.999 for fp32, tests and
 ``benchmarks/startup.py``).
 
-The cached file is read whole, its size and sha256 checked against the record written beside it, and
-the session is created from those same bytes: a damaged or half-written file is rebuilt, never loaded.
+The cached file's size and sha256 are checked against the record written beside it (the hash again
+whenever the file changed since its last check): a damaged or half-written file is rebuilt, never loaded.
 """
 from __future__ import annotations
 
@@ -62,21 +62,47 @@ def source_id(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def read_verified(model: Path, expected_source: str) -> Optional[bytes]:
-    """The file's bytes if it is complete and made from ``expected_source``; else None (rebuild it)."""
+def _stat_key(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def verified(model: Path, expected_source: str) -> bool:
+    """The file is complete and made from ``expected_source``: its size and sha256 match the record
+    written beside it. The sha256 (a quarter second for the int8 file on a busy core, more than the rest of
+    a question) is computed again only when the file changed since it was last checked (size, mtime,
+    ctime or inode differ from the record's), as git's index does; any write to the file changes those."""
     record_file = _record_path(model)
     try:
         record = json.loads(record_file.read_text(encoding="utf-8"))
         if record.get("source") != expected_source or record.get("export_version") != EXPORT_VERSION:
-            return None
+            return False
         if model.stat().st_size != record.get("size"):
-            return None
-        data = model.read_bytes()
+            return False
+        if _stat_key(model) == record.get("checked_stat"):
+            return True
+        if _sha256(model) != record.get("sha256"):
+            return False
+        record["checked_stat"] = _stat_key(model)
+        _write_record(record_file, record)
+        return True
     except (OSError, ValueError):
-        return None
-    if hashlib.sha256(data).hexdigest() != record.get("sha256"):
-        return None
-    return data
+        return False
+
+
+def _sha256(path: Path, chunk: int = 8 * 1024 * 1024) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_record(path: Path, record: dict) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".record-", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(record, handle, indent=1)
+    os.replace(tmp, path)
 
 
 # --- export (build path: torch, sentence-transformers, onnx) ---------------------------------------
@@ -147,14 +173,13 @@ def quantize_int8(src: Path, dst: Path) -> None:
     quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
 
 
-def ensure_onnx(folder: Path, variant: str, progress: Optional[Progress] = None) -> tuple[Path, bytes]:
-    """The verified ONNX file for ``folder`` (exported once, rebuilt if damaged or stale) and its bytes."""
+def ensure_onnx(folder: Path, variant: str, progress: Optional[Progress] = None) -> Path:
+    """The verified ONNX file for ``folder``: exported once, rebuilt if damaged or stale."""
     folder = Path(folder)
     model = onnx_path(folder, variant)
     expected = source_id(folder)
-    data = read_verified(model, expected)
-    if data is not None:
-        return model, data
+    if verified(model, expected):
+        return model
     say = progress or (lambda _m: None)
     if model.exists():
         say(f"The cached ONNX query encoder {model.name} is damaged or stale; rebuilding it...")
@@ -168,14 +193,12 @@ def ensure_onnx(folder: Path, variant: str, progress: Optional[Progress] = None)
         if variant == "int8":
             final = tmp / "int8.onnx"
             quantize_int8(fp32, final)
-        data = final.read_bytes()
         record = {"source": expected, "export_version": EXPORT_VERSION, "variant": variant, "opset": OPSET,
-                  "dim": dim, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+                  "dim": dim, "size": final.stat().st_size, "sha256": _sha256(final)}
         # the model first, its record last: a record names only a file that is complete
         os.replace(final, model)
-        tmp_record = tmp / "record.json"
-        tmp_record.write_text(json.dumps(record, indent=1), encoding="utf-8")
-        os.replace(tmp_record, _record_path(model))
+        record["checked_stat"] = _stat_key(model)
+        _write_record(_record_path(model), record)
     except OSError as exc:
         raise ModelError(f"Could not write the ONNX query encoder under {model.parent}: {exc}. "
                          "Check free disk space and permissions, or set RAG_QUERY_ENCODER=torch.") from exc
@@ -183,7 +206,7 @@ def ensure_onnx(folder: Path, variant: str, progress: Optional[Progress] = None)
         import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
-    return model, data
+    return model
 
 
 # --- the query path (onnxruntime + tokenizers, no torch) -------------------------------------------
@@ -192,24 +215,33 @@ class OnnxQueryEncoder(QueryCache):
     """Embeds questions (and, if asked, passages) with the exported graph. Same rows as ``Embedder``:
     float32, L2-normalised, with the folder's ``query: ``/``passage: `` prompts."""
 
-    def __init__(self, model_bytes: bytes, folder: Path, model_id: str, label: str, threads: int = 1):
+    def __init__(self, model: Path, folder: Path, model_id: str, label: str, threads: int = 1):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         super().__init__()
         folder = Path(folder)
+        # e5's tokenizer.json is 17 MB of JSON (a second to parse on a busy core): parsed in a thread
+        # while onnxruntime builds the session
+        tokenizer: dict = {}
+        path = str(folder / "tokenizer.json")
+        parse = threading.Thread(target=lambda: tokenizer.update(t=Tokenizer.from_file(path)), daemon=True)
+        parse.start()
         options = ort.SessionOptions()
         # one thread: a question is a few dozen tokens, and spare threads only spin against other
         # processes on a busy machine (the same finding as the torch path, benchmarks/README.md)
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        self._session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         st_config = _read_json(folder / "sentence_bert_config.json")
         prompts = _read_json(folder / "config_sentence_transformers.json").get("prompts") or {}
         max_length = int(st_config.get("max_seq_length") or config.get("max_position_embeddings", 512))
-        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        parse.join()
+        if "t" not in tokenizer:
+            raise ModelError(f"{folder / 'tokenizer.json'} could not be read; re-convert the model folder.")
+        self._tokenizer = tokenizer["t"]
         self._tokenizer.enable_truncation(max_length)
         pad_id = int(config.get("pad_token_id") or 0)
         self._tokenizer.enable_padding(pad_id=pad_id, pad_token=self._tokenizer.id_to_token(pad_id) or "[PAD]")
@@ -265,12 +297,12 @@ def load_onnx_encoder(folder: Path, model_id: str, variant: str,
                       progress: Optional[Progress] = None) -> OnnxQueryEncoder:
     if not available():
         raise ModelError(f"The ONNX query encoder needs onnxruntime: {_INSTALL} (or RAG_QUERY_ENCODER=torch).")
-    _, data = ensure_onnx(folder, variant, progress)
+    model = ensure_onnx(folder, variant, progress)
     try:
-        return OnnxQueryEncoder(data, folder, model_id, label=f"onnx-{variant}")
+        return OnnxQueryEncoder(model, folder, model_id, label=f"onnx-{variant}")
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
         raise ModelError(f"onnxruntime could not load the query encoder for {folder}: {exc}. Delete "
-                         f"{onnx_path(folder, variant).parent} to re-export it, or set RAG_QUERY_ENCODER=torch.") from exc
+                         f"{model.parent} to re-export it, or set RAG_QUERY_ENCODER=torch.") from exc
 
 
 #: what RAG_QUERY_ENCODER=auto picks: int8 kept gold_dev recall@5 (1.000) and MRR@10 (0.941 vs 0.940) within

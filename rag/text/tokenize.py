@@ -29,6 +29,7 @@ _kiwi_ready = False          # the analyser is built (Kiwi builds it on the firs
 # while an analysis runs, and an analysis after add_user_word rebuilds the analyser.
 _kiwi_lock = threading.RLock()
 _generation = 0              # bumped when the dictionary changes: cached tokens of older generations are stale
+_pending: list[str] = []     # vetted loanwords of the loaded index, added when Kiwi is first needed
 
 
 class _LockedKiwi:
@@ -51,13 +52,20 @@ class _LockedKiwi:
         return locked
 
 
-def _raw_kiwi(warm: bool = True):
-    global _kiwi, _kiwi_ready
+def _raw_kiwi(warm: bool = True, with_pending: bool = True):
+    global _kiwi, _kiwi_ready, _pending, _generation
     with _kiwi_lock:
         if _kiwi is None:
             from kiwipiepy import Kiwi
 
             _kiwi = Kiwi()
+        if with_pending and _pending:
+            # before the analyser's first build if Kiwi is new: the words cost no second build
+            if any([_kiwi.add_user_word(word, "NNP", 0.0) for word in _pending]):
+                _kiwi_ready = False
+                _generation += 1
+                _tokenize.cache_clear()
+            _pending = []
         if warm and not _kiwi_ready:
             _kiwi.tokenize("준비")   # the first call builds the analyser; pay it here, once
             _kiwi_ready = True
@@ -71,6 +79,16 @@ def _get_kiwi(warm: bool = True) -> _LockedKiwi:
 def warm_up() -> None:
     """Load Kiwi now (e.g. in a background thread at start-up) instead of on the first question."""
     _get_kiwi()
+
+
+def expect_words(words) -> None:
+    """The loaded index's loanwords (vetted when it was built), added when Kiwi is first needed. Kiwi
+    costs ~2.5 s of a new process on 2 cores and kiwipiepy holds the GIL while it loads, so loading it
+    in a thread beside the index saved nothing (benchmarks/reports/startup.md); a question without
+    Korean in it never needs Kiwi."""
+    global _pending
+    with _kiwi_lock:
+        _pending = list(dict.fromkeys(words))
 
 
 def normalise(text: str) -> str:
@@ -108,6 +126,8 @@ def _latin_tokens(text: str) -> list[str]:
 
 
 def tokenize(text: str) -> tuple[str, ...]:
+    if _pending and _HANGUL_RUN.search(text):
+        _raw_kiwi(warm=False)   # the index's loanwords first: they bump the generation the cache is keyed by
     return _tokenize(text, _generation)
 
 
@@ -158,7 +178,7 @@ def register_words(words, checked: bool = False) -> list[str]:
     words = list(dict.fromkeys(words))
     with _kiwi_lock:
         # vetted words are added before the analyser is first built, so it is built once, not twice
-        kiwi = _raw_kiwi(warm=not checked)
+        kiwi = _raw_kiwi(warm=not checked, with_pending=checked)   # vetting needs Kiwi without them
         # Kiwi rebuilds its analyser on the first analysis after add_user_word (seconds on 2 cores), so
         # analyse every candidate first and add them all afterwards: one rebuild instead of one per word.
         added = words if checked else [w for w in words if _splits_into_nouns(kiwi, w)]
