@@ -139,7 +139,7 @@ class Answerer:
         weights = {t: self.retriever.keyword.idf.get(t, 0.0) for t in retrieval.expanded_tokens}
         evidence = select_evidence(sections, retrieval.expanded_tokens, weights)
         score = evidence_score(retrieval.features)
-        coverage = assess(standalone, language, " ".join(line.text for line in evidence), score,
+        coverage = assess(standalone, language, "\n".join(line.text for line in evidence), score,
                           self.settings.refusal_threshold, self.vocabulary())
         base["coverage"] = coverage
         if coverage.outcome == REFUSE:
