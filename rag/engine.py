@@ -256,7 +256,8 @@ class Engine:
         return {"generator": self.generator().label + llm,
                 "sections": len({(s.doc, s.section) for s in self._data.sections}),
                 "chunks": len(retriever.chunks), "index": str(self._data.root),
-                "embedder": self.query_embedder().model_id, "query_encoder": getattr(self.query_embedder(), "label", "")}
+                "embedder": self.query_embedder().model_id,
+                "query_encoder": getattr(self.query_embedder(), "label", "")}
 
     def warm_up(self) -> None:
         """Load the index, models and tokenizer now rather than on the first question. The language

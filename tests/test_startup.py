@@ -190,7 +190,7 @@ def test_query_path_does_not_import_torch(tiny_home, args):
 def test_loanwords_of_the_index_reach_kiwi_when_it_is_first_needed():
     from rag.text import tokenize as tok
 
-    word = "스펙트럼엑스"   # Kiwi splits it (스펙트럼/엑스); not in the notes, so no earlier test registered it
+    word = "스펙트럼엑스"   # Kiwi splits it (스펙트럼/엑스); not in the notes: no earlier test registered it
     assert word not in tok.tokenize("새 " + word)
     tok.expect_words([word])
     assert word in tok.tokenize("새 " + word)          # added before this analysis, cache not stale
