@@ -150,8 +150,10 @@ class Answerer:
                                     retrieval.expanded_tokens, weights, evidence)
         mark = time.perf_counter()
         if coverage.outcome == PARTIAL:
+            # the partial lead says what is missing and opens the answer; no second lead after it
             lead = message("partial", language, missing=", ".join(coverage.missing))
-            yield lead + "\n"
+            request.with_lead = False
+            yield lead + "\n\n"
         text, generator_label, extra_notice, llm_says_no = yield from self._generate(request)
         timings["generate"] = _ms(mark)
         base["notice"] = " ".join(filter(None, [notice, extra_notice]))
@@ -169,7 +171,7 @@ class Answerer:
         text = strip_invalid_markers(text, valid).strip()
         citations = attach_citations(text, hits, sections, self._bilingual_tokens, evidence)
         if coverage.outcome == PARTIAL:
-            text = lead + "\n" + text
+            text = lead + "\n\n" + text
         timings["total"] = _ms(start)
         base["withheld"] = list(getattr(request, "withheld", []))
         coverage = base.pop("coverage")

@@ -197,3 +197,11 @@ def test_a_course_term_from_another_line_and_list_numbering():
     mixed = checker.check("CPU는 범용 컴퓨팅과 복잡한 논리 처리, 가상화를 위해 설계되었습니다 [1].")
     assert not mixed.supported and "가상" in mixed.reason
     assert checker.check("1. CPU는 범용 컴퓨팅과 복잡한 논리 처리 위해 설계 [1].").supported
+
+
+def test_a_partial_answer_says_what_is_missing_first_then_the_covered_part_cited(make_engine):
+    answer = make_engine().ask("How do CPUs differ from GPUs, and what is NVLink?")
+    assert answer.outcome == "partial" and answer.missing == ["NVLink"] and not answer.refused
+    first, rest = answer.text.split("\n\n", 1)
+    assert "NVLink" in first and "NVLink" not in rest and answer.citations
+    assert "Here is what the notes say" not in answer.text          # one lead, not two

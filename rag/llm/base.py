@@ -27,6 +27,7 @@ class GenerationRequest:
     token_weights: dict[str, float] = field(default_factory=dict)  # idf of those tokens in the notes
     evidence: list = field(default_factory=list)           # rag.evidence.EvidenceLine: what an answer may use
     withheld: list[dict] = field(default_factory=list)     # sentences the claim check dropped (for reports)
+    with_lead: bool = True      # the extractive answer opens with "Here is what the notes say:" (not after a partial lead)
     finish_reason: str = ""     # set by backends that know it: "length" = cut by max_new_tokens, "stop" = done
 
 

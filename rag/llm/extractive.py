@@ -17,8 +17,8 @@ def lead(language: str) -> str:
     return _LEAD.get(language, _LEAD["en"])
 
 
-def compose(lines: list[EvidenceLine], language: str) -> str:
-    return "\n".join([lead(language)] + [f"- {line.text} [{line.number}]" for line in lines])
+def compose(lines: list[EvidenceLine], language: str, with_lead: bool = True) -> str:
+    return "\n".join([lead(language)] * with_lead + [f"- {line.text} [{line.number}]" for line in lines])
 
 
 @register("extractive")
@@ -31,4 +31,4 @@ class ExtractiveGenerator(Generator):
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         lines = request.evidence or select_evidence(request.sections, request.query_tokens, request.token_weights)
-        yield compose(lines, request.language)
+        yield compose(lines, request.language, request.with_lead)
