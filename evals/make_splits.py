@@ -8,8 +8,9 @@
 The v1 items are stratified by (lang, type); each stratum is shuffled with a seed derived from SEED and the
 stratum's name and halved, so anyone can rerun this and see that the split was not picked by hand. Without
 --source the v1 items are read back from the two split files, so a rerun gives byte-identical files.
-New (v2) items live only in the test split, after the v1 half, in the order they were written; this script
-keeps them as they are. The test file is frozen by its sha256 (evals/SPLITS.md).
+New (v2) items live after the v1 half of their split, in the order they were written; this script keeps them
+as they are: the test split's v2 items (ids ko-t001...) and, written later and separately, the dev split's v2
+items (ids ko-d001...). The test file is frozen by its sha256 (evals/SPLITS.md).
 """
 from __future__ import annotations
 
@@ -75,16 +76,18 @@ def render(items: list[dict]) -> str:
 def build(source: Path | None = None) -> tuple[str, str]:
     """The text of (gold_dev.jsonl, gold_test.jsonl) as this script would write them."""
     existing_test = read_jsonl(TEST) if TEST.is_file() else []
+    existing_dev = read_jsonl(DEV) if DEV.is_file() else []
     if source is not None:
         v1 = read_jsonl(source)
     else:
-        existing_dev = read_jsonl(DEV) if DEV.is_file() else []
         v1 = [item for item in existing_dev + existing_test if item.get("origin", "v1") == "v1"]
     if not v1:
         raise SystemExit("no v1 items found: pass --source with the original gold file")
-    v2 = [item for item in existing_test if item.get("origin") == "v2"]
+    # v2 items were written for one split each (never shuffled between them), so each file keeps its own
+    dev_v2 = [item for item in existing_dev if item.get("origin") == "v2"]
+    test_v2 = [item for item in existing_test if item.get("origin") == "v2"]
     dev, test = split_v1(v1)
-    return render(dev), render(test + v2)
+    return render(dev + dev_v2), render(test + test_v2)
 
 
 def main(argv: list[str] | None = None) -> int:
