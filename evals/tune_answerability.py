@@ -64,14 +64,15 @@ def _share(pairs, test) -> float | None:
 
 
 def variants(base_threshold: float):
-    for nouns, noun_score in [("hard", 0.0), ("off", 0.0)] + [("soft", s) for s in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)]:
-        for dictionary, numbers in itertools.product((True, False), (True, False)):
-            for threshold in (base_threshold - 0.1, base_threshold - 0.05, base_threshold, base_threshold + 0.05):
-                yield Rules(nouns, noun_score, dictionary, numbers), round(threshold, 4)
+    nouns = [("hard", 0.0), ("off", 0.0)] + [("soft", s) for s in (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)]
+    thresholds = [base_threshold + d for d in (-0.15, -0.1, -0.05, 0.0, 0.05, 0.1, 0.15)]
+    for (noun_rule, noun_score), dictionary, numbers, anchors, threshold in itertools.product(
+            nouns, (True, False), (True, False), (True, False), thresholds):
+        yield Rules(noun_rule, noun_score, dictionary, numbers, anchors), round(threshold, 4)
 
 
 def complexity(rules: Rules) -> int:
-    return (rules.korean_nouns != "off") + rules.english_dictionary + rules.question_numbers
+    return (rules.korean_nouns != "off") + rules.english_dictionary + rules.question_numbers + rules.anchors
 
 
 def main(argv=None) -> int:
@@ -101,12 +102,12 @@ def main(argv=None) -> int:
     lines = ["# Answerability variants on the dev split", "",
              f"Gold: `{args.gold}` ({len(gold)} items). Choice rule: at most {MAX_FALSE_REFUSAL:.0%} false refusals, "
              "then the highest refusal recall, then fewer false refusals, then the simpler rule.", "",
-             "| korean nouns | noun score | dictionary | numbers | threshold | false refusals (ko / en) | refusal recall "
-             "| partial recall |", "|---|---|---|---|---|---|---|---|"]
+             "| korean nouns | noun score | dictionary | numbers | anchors | threshold | false refusals (ko / en) "
+             "| refusal recall | partial recall |", "|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(results, key=lambda r: (-(r["refusal_recall"] or 0), r["false_refusal_rate"] or 0))[:40]:
         rules = r["rules"]
         lines.append(f"| {rules['korean_nouns']} | {rules['korean_noun_score']} | {rules['english_dictionary']} | "
-                     f"{rules['question_numbers']} | {r['threshold']} | {r['false_refusal_rate']:.3f} "
+                     f"{rules['question_numbers']} | {rules['anchors']} | {r['threshold']} | {r['false_refusal_rate']:.3f} "
                      f"({r['false_refusals_ko']:.3f} / {r['false_refusals_en']:.3f}) | {r['refusal_recall']:.3f} | "
                      f"{'-' if r['partial_recall'] is None else format(r['partial_recall'], '.3f')} |")
     lines += ["", f"Chosen: `{best['rules']}`, threshold {best['threshold']}.",
