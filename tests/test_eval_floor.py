@@ -1,6 +1,7 @@
 """CI's quality floor: a retrieval-only evaluation of the committed gold set with the real embedder.
 
-Floors sit a little under the figures in evals/reports/ (recall@5 1.00 in both languages when set);
+Floors sit a little under the figures in evals/reports/extractive/ (lowest language of either split:
+recall@5 0.970, Korean test; MRR@10 0.864, English dev, with the grown dev and the test split's new items);
 a change that loses retrieval quality fails here before it lands. Both splits are checked: a floor is a
 regression alarm, not something fitted, so reading it on the frozen test split tunes nothing.
 """
@@ -8,8 +9,8 @@ import pytest
 
 from rag.config import REPO_ROOT, load_settings
 
-RECALL_AT_5_FLOOR = 0.97
-MRR_FLOOR = 0.85
+RECALL_AT_5_FLOOR = 0.95
+MRR_FLOOR = 0.83
 
 
 @pytest.mark.slow
