@@ -85,7 +85,8 @@ def section_label(hit: Hit) -> str:
 
 
 class Answerer:
-    def __init__(self, retriever, sections_by_key: dict, generator: Generator, settings, similarity=None):
+    def __init__(self, retriever, sections_by_key: dict, generator: Generator, settings, similarity=None,
+                 vocabulary_cache=None):
         self.retriever = retriever
         self.sections = sections_by_key          # (doc, section, language) -> Section
         self.generator = generator
@@ -93,6 +94,7 @@ class Answerer:
         self.extractive = ExtractiveGenerator(settings)
         self.similarity = similarity             # (text, [texts]) -> cosines, for the claim check; optional
         self._vocabulary: NotesVocabulary | None = None
+        self._vocabulary_cache = vocabulary_cache  # a file beside the index build: Kiwi over all notes once per build
         self._course_terms: set[str] | None = None
 
     def course_terms(self) -> set[str]:
@@ -105,9 +107,14 @@ class Answerer:
     def vocabulary(self) -> NotesVocabulary:
         """Every word and number of the notes (both languages, glossary): built once, on first use."""
         if self._vocabulary is None:
-            texts = [f"{s.section} {s.title}\n{s.chapter_title}\n{s.text}" for s in self.sections.values()]
-            entries = getattr(getattr(self.retriever, "glossary", None), "entries", [])
-            self._vocabulary = NotesVocabulary.build(texts, entries)
+            cached = NotesVocabulary.load(self._vocabulary_cache) if self._vocabulary_cache else None
+            if cached is None:
+                texts = [f"{s.section} {s.title}\n{s.chapter_title}\n{s.text}" for s in self.sections.values()]
+                entries = getattr(getattr(self.retriever, "glossary", None), "entries", [])
+                cached = NotesVocabulary.build(texts, entries)
+                if self._vocabulary_cache:
+                    cached.save(self._vocabulary_cache)
+            self._vocabulary = cached
         return self._vocabulary
 
     # -- public -------------------------------------------------------------------------------------

@@ -121,6 +121,40 @@ class NotesVocabulary:
                 vocab.korean.update(t for t in tokenize(text) if _HANGUL.search(t))
         return vocab
 
+    FORMAT = 1
+
+    def save(self, path) -> None:
+        """Best effort, atomic: a cache that cannot be written costs the next process seconds, never an answer."""
+        import json
+        import os
+        import tempfile
+        from pathlib import Path
+
+        data = {"format": self.FORMAT, "latin": sorted(self.latin), "korean": sorted(self.korean),
+                "numbers": sorted(self.numbers), "text": self.text, "section_count": self.section_count}
+        try:
+            fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=".vocabulary-")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(data, out, ensure_ascii=False)
+            os.replace(tmp, path)
+        except OSError:
+            pass
+
+    @classmethod
+    def load(cls, path) -> "NotesVocabulary | None":
+        """The cached vocabulary of an index build, or None when absent, damaged or of another format."""
+        import json
+
+        try:
+            with open(path, encoding="utf-8") as source:
+                data = json.load(source)
+            if data.get("format") != cls.FORMAT:
+                return None
+            return cls(set(data["latin"]), set(data["korean"]), set(data["numbers"]), data["text"],
+                       dict(data["section_count"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
     def knows_latin(self, word: str) -> bool:
         key = _latin_key(word)
         if key in self.latin:

@@ -219,7 +219,8 @@ class Engine:
         with self._lock:
             if name not in self._answerers:
                 sections = {(s.doc, s.section, s.language): s for s in self._data.sections}
-                self._answerers[name] = Answerer(retriever, sections, self.generator(name), self.settings)
+                self._answerers[name] = Answerer(retriever, sections, self.generator(name), self.settings,
+                                                 vocabulary_cache=self._data.root / "vocabulary.json")
             return self._answerers[name]
 
     def search(self, question: str, k: int = 5, legs=None, glossary: bool | None = None) -> list[Hit]:

@@ -205,3 +205,21 @@ def test_a_partial_answer_says_what_is_missing_first_then_the_covered_part_cited
     first, rest = answer.text.split("\n\n", 1)
     assert "NVLink" in first and "NVLink" not in rest and answer.citations
     assert "Here is what the notes say" not in answer.text          # one lead, not two
+
+
+def test_vocabulary_cache_round_trips_and_a_damaged_one_is_ignored(vocab, tmp_path):
+    path = tmp_path / "vocabulary.json"
+    vocab.save(path)
+    loaded = NotesVocabulary.load(path)
+    assert loaded == vocab and unknown_terms("What is the PUE of NVLink?", loaded) == ["PUE", "NVLink"]
+    path.write_text("{not json", encoding="utf-8")
+    assert NotesVocabulary.load(path) is None
+
+
+def test_the_engine_writes_the_vocabulary_beside_its_index_once(make_engine):
+    engine = make_engine()
+    engine.ask("What is vGPU?")
+    cache = engine._data.root / "vocabulary.json"
+    assert cache.is_file()
+    fresh = make_engine()
+    assert fresh.answerer().vocabulary() == engine.answerer().vocabulary()
