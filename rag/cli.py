@@ -92,15 +92,21 @@ def _history(path):
 
 
 def cmd_eval(args) -> int:
-    from evals.runner import run_eval
+    from evals.runner import run_eval, run_splits
 
     from .engine import Engine
 
     engine = Engine(_settings(args), auto_index=True, progress=_progress)
-    report = run_eval(args.gold, args.out, engine, generator=args.generator, retrieval_only=args.retrieval_only,
-                      ablation=not args.no_ablation, progress=_progress, baseline=args.baseline or None)
-    metrics = report["metrics"]["all"]
-    print(json.dumps(metrics, indent=2))
+    options = dict(generator=args.generator, retrieval_only=args.retrieval_only, ablation=not args.no_ablation,
+                   progress=_progress, baseline=args.baseline or None)
+    golds = args.gold or ["evals/gold_dev.jsonl", "evals/gold_test.jsonl"]
+    if len(golds) > 1:
+        reports = run_splits(golds, args.out, engine, **options)
+        print(json.dumps({name: report["metrics"]["all"] for name, report in reports.items()}, indent=2))
+        print(f"Report: {args.out}/summary.md")
+        return 0
+    report = run_eval(golds[0], args.out, engine, **options)
+    print(json.dumps(report["metrics"]["all"], indent=2))
     print(f"Report: {args.out}/report.md")
     return 0
 
@@ -137,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
 
     p = sub.add_parser("eval", parents=[common], help="score the system on a gold Q&A file")
-    p.add_argument("--gold", default="evals/gold.jsonl")
+    p.add_argument("--gold", action="append",
+                   help="gold JSONL file; repeat for several (default: the dev and test splits, side by side)")
     p.add_argument("--generator", help="generator to evaluate (default: settings)")
     p.add_argument("--retrieval-only", action="store_true")
     p.add_argument("--no-ablation", action="store_true", help="skip the retrieval ablation")
@@ -146,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="evals/reports/latest")
     p.set_defaults(func=cmd_eval)
 
+    from .study.cli import add_parser as add_quiz_parser   # `rag quiz` (study mode) lives in rag/study/cli.py
+
+    add_quiz_parser(sub)
+
     p = sub.add_parser("chat", help="serve the web chat (same flags as python app.py)")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_chat)
@@ -153,10 +164,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from .study.cli import add_parser as add_quiz_parser   # `rag quiz` (study mode) lives in rag/study/cli.py
-
-    add_quiz_parser(sub)
-
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
