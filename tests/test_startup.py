@@ -113,8 +113,8 @@ def test_verified_cache_is_reused_and_damage_is_rebuilt(tiny_e5, exported, monke
 
 def test_unchanged_file_is_not_hashed_again_but_a_touched_one_is(tiny_e5, exported, monkeypatch):
     hashed = []
-    real = ox._sha256
-    monkeypatch.setattr(ox, "_sha256", lambda p: hashed.append(p) or real(p))
+    real = ox.sha256_file
+    monkeypatch.setattr(ox, "sha256_file", lambda p: hashed.append(p) or real(p))
     assert ox.verified(exported, ox.source_id(tiny_e5)) and hashed == []
     os.utime(exported)                                   # same bytes, newer mtime: checked once more
     assert ox.verified(exported, ox.source_id(tiny_e5)) and hashed == [exported]

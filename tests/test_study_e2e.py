@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_web_e2e import CHROMIUM, CHROMIUM_ARGS, REPO, SERVER, _free_port, _wait_http
+from tests.test_web_e2e import CHROMIUM, REPO, SERVER, _free_port, _wait_http, chromium, stop
 
 pytestmark = pytest.mark.e2e
 TIMEOUT_MS = 60000
@@ -38,21 +38,12 @@ def app(tmp_path_factory):
         _wait_http(url, proc, 180)
         yield {"url": url, "db": home / "study.sqlite3", "home": home}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 @pytest.fixture(scope="module")
 def browser(app):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
+    yield from chromium()
 
 
 @pytest.fixture

@@ -80,21 +80,31 @@ def server():
         _wait_http(url, proc, START_TIMEOUT_S)
         yield {"url": url, "started": started, "kind": kind}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
-@pytest.fixture(scope="module")
-def browser(server):
+def stop(proc) -> None:
+    """Terminate a server process, killing it if it does not exit within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def chromium():
+    """Headless Debian Chromium through playwright, closed when the generator ends (a fixture's body)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    yield from chromium()
 
 
 def _open(browser, url, width=1280, height=900):

@@ -29,7 +29,7 @@ from typing import Optional
 import numpy as np
 
 from ..errors import ModelError
-from .e5_pack import Progress
+from .e5_pack import Progress, sha256_file
 from .embedder import QueryCache
 
 VARIANTS = ("fp32", "int8")
@@ -81,21 +81,13 @@ def verified(model: Path, expected_source: str) -> bool:
             return False
         if _stat_key(model) == record.get("checked_stat"):
             return True
-        if _sha256(model) != record.get("sha256"):
+        if sha256_file(model) != record.get("sha256"):
             return False
         record["checked_stat"] = _stat_key(model)
         _write_record(record_file, record)
         return True
     except (OSError, ValueError):
         return False
-
-
-def _sha256(path: Path, chunk: int = 8 * 1024 * 1024) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_record(path: Path, record: dict) -> None:
@@ -194,7 +186,7 @@ def ensure_onnx(folder: Path, variant: str, progress: Optional[Progress] = None)
             final = tmp / "int8.onnx"
             quantize_int8(fp32, final)
         record = {"source": expected, "export_version": EXPORT_VERSION, "variant": variant, "opset": OPSET,
-                  "dim": dim, "size": final.stat().st_size, "sha256": _sha256(final)}
+                  "dim": dim, "size": final.stat().st_size, "sha256": sha256_file(final)}
         # the model first, its record last: a record names only a file that is complete
         os.replace(final, model)
         record["checked_stat"] = _stat_key(model)
