@@ -33,6 +33,7 @@ NOTES_EN = REPO / "corpus" / "nvidia-ai-infra-1" / "notes.en.md"
 
 V1_FIELDS = {"id", "lang", "question", "answerable", "gold_sections", "key_facts", "type"}
 SPLIT_FIELDS = {"split", "origin", "expected"}
+NEW_ORIGINS = ("v2", "v3")   # written for one split each, with a style and (refuse, partial) missing forms
 FOLLOWUP_FIELDS = {"id", "lang", "history", "question", "gold_sections"}
 TYPES = {"factoid", "list", "comparison", "definition", "crosslingual", "multi_section", "unanswerable"}
 LANGS = {"ko", "en"}
@@ -149,9 +150,9 @@ def test_fields_and_types(gold):
     for item in gold:
         keys = set(item)
         expected_keys = V1_FIELDS | SPLIT_FIELDS
-        if item.get("origin") == "v2":
+        if item.get("origin") in NEW_ORIGINS:
             expected_keys = expected_keys | {"style"}
-        if item.get("expected") == "partial" or (item.get("origin") == "v2" and item.get("expected") == "refuse"):
+        if item.get("expected") == "partial" or (item.get("origin") in NEW_ORIGINS and item.get("expected") == "refuse"):
             expected_keys = expected_keys | {"missing"}
         assert keys == expected_keys, (item.get("id"), keys ^ expected_keys)
         assert item["lang"] in LANGS
@@ -162,7 +163,7 @@ def test_fields_and_types(gold):
         assert len(set(item["gold_sections"])) == len(item["gold_sections"]), item["id"]
         assert isinstance(item["key_facts"], list)
         assert item["type"] in TYPES, item["id"]
-        assert item["origin"] in {"v1", "v2"} and item["expected"] in EXPECTED, item["id"]
+        assert item["origin"] in {"v1", *NEW_ORIGINS} and item["expected"] in EXPECTED, item["id"]
         if "style" in item:
             assert item["style"] in STYLES, item["id"]
         if "missing" in item:
@@ -171,8 +172,8 @@ def test_fields_and_types(gold):
 
 def test_ids_follow_the_origin(gold):
     for item in gold:
-        # v2 ids name the split they were written for: ko-t001 (test), ko-d001 (dev)
-        v2_prefix = {"test": "t", "dev": "d"}[item["split"]]
+        # v2 ids name the split they were written for: ko-t001 (test), ko-d001 (dev); v3 (dev only): ko-e001
+        v2_prefix = "e" if item["origin"] == "v3" else {"test": "t", "dev": "d"}[item["split"]]
         pattern = rf"{item['lang']}-\d{{3}}" if item["origin"] == "v1" else rf"{item['lang']}-{v2_prefix}\d{{3}}"
         assert re.fullmatch(pattern, item["id"]), item["id"]
 
@@ -278,7 +279,7 @@ def test_key_facts_are_lists_of_nonempty_strings(gold):
 def test_new_key_facts_are_not_given_away_by_the_question(gold):
     """A fact the question already contains is scored as recalled by any answer that repeats the question."""
     for item in gold:
-        if item["origin"] == "v2":
+        if item["origin"] in NEW_ORIGINS:
             for fact in item["key_facts"]:
                 assert not any(_norm(form) in _norm(item["question"]) for form in fact), (item["id"], fact)
 
