@@ -112,7 +112,8 @@ class NotesContext:
         key = (doc, section)
         if key not in self._texts:
             view = self.engine.section_view(doc, section) if hasattr(self.engine, "section_view") else {}
-            self._texts[key] = "\n".join(f"{v['title']}\n{v['text']}" for v in view.values() if v)
+            # the heading with its number: a chapter overview cites "3.2 Foundation Model" by its own heading
+            self._texts[key] = "\n".join(f"{section} {v['title']}\n{v['text']}" for v in view.values() if v)
         return self._texts[key]
 
     def course_terms(self) -> set[str]:

@@ -2,8 +2,8 @@
 
 Retrieval and evidence lines are computed once per item; each variant of ``rag.answerability.Rules`` and of the
 refusal threshold then re-decides answer / partial / refuse (no generation: the decision is the same for every
-generator before an LLM's own vote). The choice rule, fixed before looking at the results: among variants with
-at most 5% false refusals, the highest refusal recall; ties -> fewer false refusals, then the simpler rule.
+generator before an LLM's own vote). The choice rule is in ``choose`` (with why it changed once);
+``--holdout-origin`` fits without one writer's items and scores the choice on them.
 
     python -m evals.tune_answerability --gold evals/gold_dev.jsonl --out evals/reports/answerability
 
@@ -18,34 +18,28 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from rag.answer import evidence_score
 from rag.answerability import PARTIAL, REFUSE, Rules, assess
 from rag.config import load_settings
 from rag.engine import Engine
-from rag.evidence import select_evidence
 
 from .runner import load_gold
 
-MAX_FALSE_REFUSAL = 0.05
+FALSE_REFUSAL_COST = 2.0   # set by hand (see choose), not fitted
 
 
 def prepared(engine, gold):
     answerer = engine.answerer("extractive")
     rows = []
     for item in gold:
-        retrieval = answerer.retriever.retrieve(item.question)
-        hits = retrieval.hits[:answerer.settings.top_k]
-        sections = [answerer.section_for(h, item.lang) for h in hits]
-        weights = {t: answerer.retriever.keyword.idf.get(t, 0.0) for t in retrieval.expanded_tokens}
-        lines = select_evidence(sections, retrieval.expanded_tokens, weights)
-        rows.append((item, "\n".join(line.text for line in lines), evidence_score(retrieval.features)))
+        found = answerer.gather(item.question, item.lang)
+        rows.append((item, "\n".join(line.text for line in found.evidence), found.score, bool(found.reference)))
     return answerer.vocabulary(), rows
 
 
 def score_variant(rows, vocab, rules: Rules, threshold: float) -> dict:
     outcomes = {"answer": [], "partial": [], "refuse": []}
-    for item, lines, score in rows:
-        decision = assess(item.question, item.lang, lines, score, threshold, vocab, rules)
+    for item, lines, score, named in rows:
+        decision = assess(item.question, item.lang, lines, score, threshold, vocab, rules, named_in_notes=named)
         outcomes[item.expected].append((item, decision.outcome))
     covered = outcomes["answer"] + outcomes["partial"]
     return {
@@ -64,21 +58,41 @@ def _share(pairs, test) -> float | None:
 
 
 def variants(base_threshold: float):
-    nouns = [("hard", 0.0), ("off", 0.0)] + [("soft", s) for s in (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)]
+    nouns = [("off", 0.0)] + [("soft", v) for v in (0.5, 0.6, 0.7)]
+    rare = [("off", 4.0, 0.0)] + [("rare", z, v) for z in (3.5, 4.0, 4.5) for v in (0.5, 0.6, 0.7, 9.0)]
     thresholds = [base_threshold + d for d in (-0.15, -0.1, -0.05, 0.0, 0.05, 0.1, 0.15)]
-    for (noun_rule, noun_score), dictionary, numbers, anchors, threshold in itertools.product(
-            nouns, (True, False), (True, False), (True, False), thresholds):
-        yield Rules(noun_rule, noun_score, dictionary, numbers, anchors), round(threshold, 4)
+    for (noun_rule, noun_score), (rare_rule, zipf, rare_score), threshold in itertools.product(nouns, rare, thresholds):
+        yield Rules(noun_rule, noun_score, english_dictionary=True, question_numbers=False, anchors=True,
+                    rare_gaps=rare_rule, rare_zipf=zipf, rare_gap_score=rare_score), round(threshold, 4)
 
 
 def complexity(rules: Rules) -> int:
-    return (rules.korean_nouns != "off") + rules.english_dictionary + rules.question_numbers + rules.anchors
+    return ((rules.korean_nouns != "off") + rules.english_dictionary + rules.question_numbers + rules.anchors
+            + (rules.rare_gaps != "off"))
+
+
+def choose(results: list[dict], base: float) -> dict:
+    """The highest refusal recall minus twice the false refusal rate; ties -> the simpler rule, then the
+    threshold nearest the current one.
+
+    Why not "at most 5% false refusals, then the highest refusal recall" (the rule until the v3 dev items):
+    fitted on v1+v2 dev it chose the variant at the edge of its 5% (4.7% in-sample), which refused 16-20%
+    of a new writer's covered questions (v3) and 15% of the test split's. Every rule loses false refusals
+    out of sample; a rule that pays for each one twice stays away from that edge: across the three
+    leave-one-writer-out fits (``--holdout-origin v1|v2|v3``) it gave held-out false refusals of 0.000, 0.030
+    and 0.050 against 0.000, 0.030 and 0.075 for the 5% cap. Twice, because a wrong refusal hides the notes
+    while a missed one shows the notes' own lines (extractive) or sentences checked against them (LLM).
+    """
+    return max(results, key=lambda r: ((r["refusal_recall"] or 0) - FALSE_REFUSAL_COST * (r["false_refusal_rate"] or 0),
+                                       -complexity(Rules(**r["rules"])), -abs(r["threshold"] - base)))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", default="evals/gold_dev.jsonl")
     parser.add_argument("--out", default="evals/reports/answerability")
+    parser.add_argument("--holdout-origin", help="fit on the other dev items, report on this origin's (e.g. v3): "
+                                                 "how the choice generalises to a writer it never saw")
     args = parser.parse_args(argv)
     gold = load_gold(args.gold)
     if any(item.split == "test" for item in gold):
@@ -87,27 +101,27 @@ def main(argv=None) -> int:
     engine = Engine(load_settings(generator="extractive"))
     vocab, rows = prepared(engine, gold)
     base = engine.settings.refusal_threshold
+    if args.holdout_origin:
+        return holdout(rows, vocab, base, args.holdout_origin)
     results = []
     for rules, threshold in variants(base):
         results.append({"rules": asdict(rules), "threshold": threshold, **score_variant(rows, vocab, rules, threshold)})
-    eligible = [r for r in results if (r["false_refusal_rate"] or 0) <= MAX_FALSE_REFUSAL]
-    pool = eligible or results
-    best = max(pool, key=lambda r: (r["refusal_recall"] or 0, -(r["false_refusal_rate"] or 0),
-                                    -complexity(Rules(**r["rules"])), -abs(r["threshold"] - base)))
+    best = choose(results, base)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "variants.json").write_text(json.dumps({"gold": args.gold, "n": len(gold), "chosen": best,
                                                    "variants": results}, indent=2, ensure_ascii=False) + "\n",
                                        encoding="utf-8")
     lines = ["# Answerability variants on the dev split", "",
-             f"Gold: `{args.gold}` ({len(gold)} items). Choice rule: at most {MAX_FALSE_REFUSAL:.0%} false refusals, "
-             "then the highest refusal recall, then fewer false refusals, then the simpler rule.", "",
-             "| korean nouns | noun score | dictionary | numbers | anchors | threshold | false refusals (ko / en) "
+             f"Gold: `{args.gold}` ({len(gold)} items). Choice rule: the highest refusal recall minus "
+             f"{FALSE_REFUSAL_COST:g} x the false refusal rate, then the simpler rule (`evals/tune_answerability.py`, "
+             "`choose`).", "",
+             "| korean nouns | noun score | rare gaps | rare zipf | rare score | threshold | false refusals (ko / en) "
              "| refusal recall | partial recall |", "|---|---|---|---|---|---|---|---|---|"]
-    for r in sorted(results, key=lambda r: (-(r["refusal_recall"] or 0), r["false_refusal_rate"] or 0))[:40]:
+    for r in sorted(results, key=lambda r: -((r["refusal_recall"] or 0) - FALSE_REFUSAL_COST * (r["false_refusal_rate"] or 0)))[:40]:
         rules = r["rules"]
-        lines.append(f"| {rules['korean_nouns']} | {rules['korean_noun_score']} | {rules['english_dictionary']} | "
-                     f"{rules['question_numbers']} | {rules['anchors']} | {r['threshold']} | {r['false_refusal_rate']:.3f} "
+        lines.append(f"| {rules['korean_nouns']} | {rules['korean_noun_score']} | {rules['rare_gaps']} | "
+                     f"{rules['rare_zipf']} | {rules['rare_gap_score']} | {r['threshold']} | {r['false_refusal_rate']:.3f} "
                      f"({r['false_refusals_ko']:.3f} / {r['false_refusals_en']:.3f}) | {r['refusal_recall']:.3f} | "
                      f"{'-' if r['partial_recall'] is None else format(r['partial_recall'], '.3f')} |")
     lines += ["", f"Chosen: `{best['rules']}`, threshold {best['threshold']}.",
@@ -115,6 +129,29 @@ def main(argv=None) -> int:
               f"missed refusals: {', '.join(best['missed_refusals']) or 'none'}.", ""]
     (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines[-3:]))
+    return 0
+
+
+def holdout(rows, vocab, base: float, origin: str) -> int:
+    """Fit on the items of the other origins, then score the shipped rules and the refitted choice on ``origin``."""
+    from rag.answerability import DEFAULT_RULES
+
+    fit = [row for row in rows if row[0].origin != origin]
+    held = [row for row in rows if row[0].origin == origin]
+    if not held or not fit:
+        print(f"error: no dev items of origin {origin!r} to hold out (or nothing else to fit on)", file=sys.stderr)
+        return 2
+    results = [{"rules": asdict(rules), "threshold": threshold, **score_variant(fit, vocab, rules, threshold)}
+               for rules, threshold in variants(base)]
+    best = choose(results, base)
+    print(f"fitted on {len(fit)} dev items (origins other than {origin}), scored on {len(held)} {origin} items")
+    for label, rules, threshold in (("shipped rules", DEFAULT_RULES, base),
+                                    ("refitted without them", Rules(**best["rules"]), best["threshold"])):
+        on_fit, on_held = score_variant(fit, vocab, rules, threshold), score_variant(held, vocab, rules, threshold)
+        print(f"{label}: {rules} threshold {threshold}")
+        for name, score in (("fitted items", on_fit), (f"held-out {origin}", on_held)):
+            print(f"  {name}: false refusals {score['false_refusal_rate']:.3f} (ko {score['false_refusals_ko']:.3f}, "
+                  f"en {score['false_refusals_en']:.3f}), refusal recall {score['refusal_recall']:.3f}")
     return 0
 
 

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Iterator
 
-from .answerability import PARTIAL, REFUSE, NotesVocabulary, assess
+from .answerability import PARTIAL, REFUSE, NotesVocabulary, asked_slots, assess, slot_filled
 from .citations import attach_citations, strip_invalid_markers
 from .claims import ClaimChecker, SentenceCheck, checked_sentences, strip_markers
 from .errors import GenerationError, ModelError, QuestionError
-from .evidence import numbered_block, select_evidence
+from .evidence import add_slot_lines, numbered_block, select_evidence, table_of_contents
 from .guard import leaks_prompt
 from .llm.base import GenerationRequest, Generator
 from .llm.extractive import ExtractiveGenerator
 from .prompts import message, template
+from .retrieve import Retrieval
+from .structure import Reference, find_reference, pin
 from .text.language import detect_language, script_profile
 from .text.tokenize import normalise, tokenize
 from .types import Answer, Hit, Section
@@ -84,6 +86,19 @@ def section_label(hit: Hit) -> str:
     return f"{hit.section} {hit.title}"
 
 
+@dataclass
+class Gathered:
+    """What the answer is built from, before anyone decides whether to answer."""
+
+    retrieval: Retrieval
+    hits: list[Hit]
+    sections: list[Section]
+    evidence: list
+    weights: dict
+    score: float
+    reference: Reference
+
+
 class Answerer:
     def __init__(self, retriever, sections_by_key: dict, generator: Generator, settings, similarity=None,
                  vocabulary_cache=None):
@@ -103,6 +118,34 @@ class Answerer:
             entries = getattr(getattr(self.retriever, "glossary", None), "entries", [])
             self._course_terms = {t for e in entries for t in (*e.ko_tokens, *e.en_tokens)}
         return self._course_terms
+
+    def gather(self, question: str, language: str) -> "Gathered":
+        """Retrieval, the sections a question names, the evidence lines and the evidence score."""
+        retrieval = self.retriever.retrieve(question)
+        hits = retrieval.hits[:self.settings.top_k]
+        reference = find_reference(question, self.section_numbers())
+        if reference:
+            hits = pin(hits, reference, self.sections_by_number(language), self.settings.top_k)
+        sections = [self.section_for(hit, language) for hit in hits]
+        weights = {t: self.retriever.keyword.idf.get(t, 0.0) for t in retrieval.expanded_tokens}
+        if reference.overview:
+            evidence = table_of_contents(sections)
+        else:
+            evidence = select_evidence(sections, retrieval.expanded_tokens, weights) if sections else []
+            if "url" in asked_slots(question):   # only a URL is specific enough: any line has some number
+                evidence = add_slot_lines(evidence, sections, lambda text: not slot_filled("url", text))
+        return Gathered(retrieval, hits, sections, evidence, weights, evidence_score(retrieval.features), reference)
+
+    def section_numbers(self) -> set[str]:
+        return {number for _, number, _ in self.sections}
+
+    def sections_by_number(self, language: str) -> dict[str, Section]:
+        """Section number -> the section in ``language`` (the other language where it has none)."""
+        found: dict[str, Section] = {}
+        for (_, number, lang), section in self.sections.items():
+            if lang == language or number not in found:
+                found[number] = section
+        return found
 
     def vocabulary(self) -> NotesVocabulary:
         """Every word and number of the notes (both languages, glossary): built once, on first use."""
@@ -135,19 +178,16 @@ class Answerer:
         standalone = self._standalone(clean, history, language)
         timings["rewrite"] = _ms(start)
         mark = time.perf_counter()
-        retrieval = self.retriever.retrieve(standalone)
+        found = self.gather(standalone, language)
         timings["retrieve"] = _ms(mark)
-        hits = retrieval.hits[:self.settings.top_k]
-        sections = [self.section_for(hit, language) for hit in hits]
+        retrieval, hits, sections, evidence, weights, score = (found.retrieval, found.hits, found.sections,
+                                                               found.evidence, found.weights, found.score)
         base = dict(question=clean, language=language, timings=timings, notice=notice)
         if not hits:
             yield self._refusal(hits, base)
             return
-        weights = {t: self.retriever.keyword.idf.get(t, 0.0) for t in retrieval.expanded_tokens}
-        evidence = select_evidence(sections, retrieval.expanded_tokens, weights)
-        score = evidence_score(retrieval.features)
         coverage = assess(standalone, language, "\n".join(line.text for line in evidence), score,
-                          self.settings.refusal_threshold, self.vocabulary())
+                          self.settings.refusal_threshold, self.vocabulary(), named_in_notes=bool(found.reference))
         base["coverage"] = coverage
         if coverage.outcome == REFUSE:
             yield self._refusal(hits, base)

@@ -40,8 +40,26 @@ _SLOTS = {
               re.compile(r"\d|\n.*\n")),
     "number": (re.compile(r"\bwhat (?:percentage|percent|ratio|fraction)\b|\bhow much (?:memory|power|faster|"
                           r"slower|more|less|bandwidth|energy|ram|vram)\b|몇\s*(?:배|퍼센트|%|기가|GB|코어|와트|"
-                          r"테라|TB|TFLOPS)|수치", re.IGNORECASE),
+                          r"테라|TB|TFLOPS|페타|PB|메가|밀리|킬로|초|분|와트)|수치"
+                          # a quantity in a unit: "latency in milliseconds", "size in petabytes"
+                          r"|\bin (?:milli|micro|nano)?seconds?\b|\bin (?:ms|gb|tb|pb|mb|gbps|tbps|watts?|kw|mw|ghz|"
+                          r"mhz|percent|flops|tflops)\b|\bin (?:kilo|mega|giga|tera|peta)(?:bytes?|watts?|hertz)\b",
+                          re.IGNORECASE),
                re.compile(r"\d")),
+    # a procedure the student wants to carry out: the notes explain ideas, they give no steps or commands
+    "steps": (re.compile(r"\bhow (?:do|can|should|would) (?:i|we)\b|\bstep[- ]by[- ]step\b|\bwhat steps\b|"
+                         r"\bsteps to\b|\bwhich command|\bwhat command|하는 ?법|하는 ?방법|할 ?수 ?있는 ?방법|"
+                         r"어떻게 ?(?:해결|설정|설치|하면 ?돼|해야|하나요|해\?)|어케 ?(?:해|하)|단계별로|명령어",
+                         re.IGNORECASE),
+              re.compile(r"`|\$ |^\s*\d+[.)]\s|\bstep|단계|절차|명령", re.IGNORECASE | re.MULTILINE)),
+    # advice for the student: the notes recommend nothing to a reader
+    "advice": (re.compile(r"\brecommend|\bshould i\b|\bwhich [a-z ]+ should i\b|\bworth (?:buying|learning)|"
+                          r"추천|골라 ?줘|뭘 ?(?:사야|배워야|써야)|뭐 ?(?:사야|배워야)", re.IGNORECASE),
+               re.compile(r"recommend|권장|추천", re.IGNORECASE)),
+    # a ranking the notes never make
+    "ranking": (re.compile(r"\btop \d+\b|\brank(?:ing|ed)?\b|\bthe most (?:money|popular|used|common)\b|순위|"
+                           r"(?:가장|제일) 많이 (?:쓰|사용|투자)", re.IGNORECASE),
+                re.compile(r"\brank|순위|\btop \d|\d+위")),
     "year": (re.compile(r"\b(?:what|which) year\b|\bin what year\b|\bwhen (?:was|were|did)\b|몇\s*년(?:도)?에|"
                         r"언제|연도|년도", re.IGNORECASE),
              re.compile(r"\b(?:1[89]|20)\d\d|\d+년")),
@@ -56,7 +74,7 @@ _SLOTS = {
                             re.IGNORECASE)),
     "version": (re.compile(r"\bversion\b|\bwhich release\b|버전", re.IGNORECASE),
                 re.compile(r"\bv?\d+\.\d+|버전\s*\d|version\s*\d", re.IGNORECASE)),
-    "url": (re.compile(r"\burl\b|\blink\b|\bwebsite\b|\bweb ?page\b|\bhomepage\b|링크|주소|웹사이트|홈페이지", re.IGNORECASE),
+    "url": (re.compile(r"\burl\b|\b(?:the|a|any|its|web) link\b|\blinks? (?:to|for)\b|\bwebsite\b|\bweb address\b|\bweb ?page\b|\bhomepage\b|링크|주소|웹사이트|홈페이지", re.IGNORECASE),
             re.compile(r"https?://|www\.", re.IGNORECASE)),
 }
 _SLOT_NAMES = {
@@ -67,6 +85,9 @@ _SLOT_NAMES = {
     "price": {"en": "prices or costs", "ko": "가격/비용"},
     "version": {"en": "versions", "ko": "버전"},
     "url": {"en": "the link asked for", "ko": "물어본 링크"},
+    "steps": {"en": "step-by-step instructions", "ko": "단계별 방법"},
+    "advice": {"en": "recommendations", "ko": "추천"},
+    "ranking": {"en": "rankings", "ko": "순위"},
 }
 # Comparing something the notes know with something they don't cannot be answered in part.
 _COMPARISON = re.compile(r"\bvs\.?\b|\bversus\b|\bcompar|\bdifference|\bbetter than\b|\bfaster than\b|"
@@ -75,7 +96,7 @@ _COMPARISON = re.compile(r"\bvs\.?\b|\bversus\b|\bcompar|\bdifference|\bbetter t
 _PARTS = re.compile(
     r"\?\s+|;\s*|,\s*(?:and\s+)?(?=(?:what|how|which|who|when|where|why|and)\b)"
     r"|\s+(?:and|also|plus|as well as)\s+(?=(?:what|how|which|who|when|where|why|is|are|does|do|can|its|their|"
-    r"the|a|an|any)\b)"
+    r"the|a|an|any|say|tell|give|list|name|explain)\b)"
     r"|\s*(?:그리고|또한|그리고요)\s*|(?<=[하이되뭐])고[,\s]\s*|(?<=[가-힣A-Za-z0-9)])(?:와|과|랑|하고)\s+(?=\S)",
     re.IGNORECASE)
 
@@ -94,6 +115,15 @@ class Rules:
     # ('informed decision-making') or names a rare term of theirs that the evidence lines hold
     # ("Where do the notes mention provisioning?")
     anchors: bool = True
+    # "rare": content words of either language that the notes never use and that are rare in everyday
+    # language (wordfreq Zipf below ``rare_zipf``: "냉각", "overheating", "millisecond"; not "얘기", "keep")
+    # count as gaps when retrieval evidence is below ``rare_gap_score``. Replaces the Korean-noun rule
+    # ("off" there) with one that treats both languages alike.
+    rare_gaps: str = "off"
+    rare_zipf: float = 4.0
+    rare_gap_score: float = 0.6
+    # the things an English comparison compares ("on a phone or on a server") must be words of the notes
+    compared_terms: bool = False
 
 
 @dataclass
@@ -203,8 +233,74 @@ def unknown_terms(question: str, vocab: NotesVocabulary, rules: "Rules | None" =
     nouns_apply = rules.korean_nouns == "hard" or (
         rules.korean_nouns == "soft" and evidence_score < rules.korean_noun_score)
     if korean:
-        unknown += [t for t in _korean_proper_nouns(question, proper_only=not nouns_apply) if t not in vocab.korean]
+        unknown += [t for t in _korean_proper_nouns(question, proper_only=not nouns_apply)
+                    if not _knows_korean(t, vocab)]
+    if rules.rare_gaps == "rare" and evidence_score < rules.rare_gap_score:
+        unknown += [w for w in _content_words(question) if w not in unknown and _rare_gap(w, vocab, rules.rare_zipf)]
     return list(dict.fromkeys(unknown))
+
+
+def _content_words(question: str) -> list[str]:
+    """Korean topic nouns and lower-case English words of four letters or more, question frame removed."""
+    words = [m.group(0) for m in _LATIN.finditer(question)
+             if m.group(0).islower() and m.group(0).isalpha() and len(m.group(0)) >= 4
+             and m.group(0) not in _QUESTION_WORDS and m.group(0) not in _EN_FRAME]
+    if _HANGUL.search(question):
+        words += _korean_proper_nouns(question)
+    return words
+
+
+# Words that frame an English question about notes rather than name its topic (general patterns).
+_EN_FRAME = frozenset("course notes chapter section sections mention mentioned mentions talk talks talked "
+                      "say says said come comes sense kind kinds thing things cover covers covered "
+                      "about into than then them they there their these those this that with from your".split())
+
+
+def _rare_gap(word: str, vocab: NotesVocabulary, rare_zipf: float) -> bool:
+    """The notes never use ``word`` (in any form) and everyday language rarely does: a topic they lack."""
+    korean = bool(_HANGUL.search(word))
+    if korean:
+        if _knows_korean(word, vocab):
+            return False
+    elif vocab.knows_latin(word):
+        return False
+    zipf = _zipf(word, "ko" if korean else "en")
+    # a word unknown to everyday Korean too is a typo or a loanword: a gap only when no notes word is near it
+    return zipf < rare_zipf
+
+
+def _knows_korean(word: str, vocab: NotesVocabulary) -> bool:
+    """The notes use this Korean word, maybe with a particle Kiwi left on it ("프로비저닝은") or one
+    syllable misspelt ("데이타")."""
+    from .text.tokenize import _strip_particle
+
+    return word in vocab.korean or _strip_particle(word) in vocab.korean or _korean_typo_of_known(word, vocab)
+
+
+def _korean_typo_of_known(word: str, vocab: NotesVocabulary) -> bool:
+    """"데이타" for "데이터", "아키텍쳐" for "아키텍처": one syllable off a notes word of the same length."""
+    if len(word) < 3:
+        return False
+    return any(len(known) == len(word) and sum(a != b for a, b in zip(known, word)) == 1 for known in vocab.korean)
+
+
+@lru_cache(maxsize=2)
+def _frequencies(language: str) -> dict:
+    try:
+        from wordfreq import get_frequency_dict
+        return get_frequency_dict(language)
+    except Exception:   # without wordfreq no word counts as rare: the rule is off, the others still run
+        return {}
+
+
+def _zipf(word: str, language: str) -> float:
+    import math
+
+    frequencies = _frequencies(language)
+    if not frequencies:
+        return 99.0
+    value = frequencies.get(word.lower(), 0.0)
+    return math.log10(value) + 9 if value > 0 else 0.0
 
 
 _SUFFIXES = ("ization", "isation", "ations", "ation", "izing", "ized", "izes", "ize", "ings", "ing", "ers", "er",
@@ -220,12 +316,18 @@ def _english_words() -> frozenset:
     return frozenset(get_english_words_set(["gcide", "web2"], lower=True, alpha=True))
 
 
+# Zipf 3 = once per million words: "apps", "smartphone"; product names ("kubectl", "nvlink") are far rarer.
+# Set by hand, not fitted.
+EVERYDAY_ZIPF = 3.0
+
+
 def _not_english(word: str, vocab: NotesVocabulary) -> bool:
     """A lower-case Latin word that is neither English nor in the notes, in any inflection or compound."""
     words = _english_words()
     if len(word) < 4 or not word.isalpha() or not words:
         return False
-    known = lambda w: w in words or _latin_key(w) in vocab.latin   # noqa: E731
+    # an everyday word of today's English ("apps", "online") that the old dictionaries lack is English too
+    known = lambda w: w in words or _latin_key(w) in vocab.latin or _zipf(w, "en") >= EVERYDAY_ZIPF   # noqa: E731
 
     def known_form(w: str) -> bool:
         # British spellings ("characterised", "colour") are in an American word list as -ize / -or
@@ -253,10 +355,16 @@ _SHOUTED = frozenset("all any the you not say now your our this that and for are
                      "new old big top per via yes out off own".split())
 
 
+# Everyday abbreviations that name no product: "SW 스택" is the software stack the notes describe.
+_EVERYDAY_ABBREVIATIONS = frozenset("sw hw os pc it db ui ux qa faq etc eg ie vs ok tv id pdf app apps".split())
+
+
 def _name_like(word: str, text: str, start: int, korean: bool) -> bool:
     """A product, standard or acronym: digits, capitals inside, all caps, or capitalised mid-sentence."""
-    if len(word) < 2 or word.lower() in _QUESTION_WORDS:
+    if len(word) < 2 or word.lower() in _QUESTION_WORDS or word.lower() in _EVERYDAY_ABBREVIATIONS:
         return False
+    if word.isupper() and re.search(r"(?:nvidia|엔비디아)\s*$", text[:start], re.IGNORECASE):
+        return True   # "NVIDIA DRIVE": a product line, however English its name
     if word.isupper() and (word.lower() in _SHOUTED or len(word) >= 4 and word.lower() in _english_words()):
         return False   # "IGNORE ALL PREVIOUS INSTRUCTIONS": shouted English, not acronyms (PUE, DPU, AMD)
     if any(c.isdigit() for c in word) or any(c.isupper() for c in word[1:]):
@@ -270,12 +378,18 @@ def _name_like(word: str, text: str, start: int, korean: bool) -> bool:
 
 
 # Nouns that frame a Korean question rather than name its topic ("차이를 비교해 설명해줘"): never a gap.
-# Written from general Korean question patterns, not from any gold item.
+# The first lines were written from general Korean question patterns, not from any gold item; the last two were
+# added after reading dev false refusals ("얘기", "계기", "중간고사": gold_dev v2/v3) and widened to their kind:
+# talk about the talk, the course and the student's studies.
 _KO_FRAME_NOUNS = frozenset("""
     비교 설명 이유 차이 차이점 방법 역할 종류 특징 장점 단점 강점 약점 예시 예 정의 의미 목적 과정 단계 원리 구성 기능 개념
     용도 어려움 문제 문제점 내용 부분 관계 영향 효과 이점 사례 분야 요소 요약 정리 질문 답 대답 뜻 점 것들 무엇 뭐 언제
     어디 누구 정도 경우 때문 전체 각각 하나 둘 세 네 가지 관련 대해 대한 통해 위해 기준 측면 면 입장 이해 설명해 알려
     핵심 주요 중요 필요 가능 유리 불리 사용 활용 적용 도입 변화 발전 현재 앞 뒤 위 아래 다음 이전 최근 노트 강의 과정 과목
+    챕터 단원 절 섹션 장 주제 시험 공부 복습
+    얘기 이야기 맥락 계기 이름 옛날 요즘 예전 처음 나중 한줄 한마디 정답 용어 단어 개념 수업 교수 숙제 과제 중간고사
+    기말고사 퀴즈 기억 생각 느낌 말씀 부탁 궁금 확인 전부 다른 같은 쪽 편 거 건 데 때 곳 번 개 가지
+    주소 링크 사이트 웹사이트 홈페이지
     """.split())
 
 
@@ -297,7 +411,16 @@ def asked_slots(question: str) -> list[str]:
     return [name for name, (asks, _) in _SLOTS.items() if asks.search(question)]
 
 
-def slot_filled(slot: str, lines_text: str) -> bool:
+_COUNTED = re.compile(r"\bhow many ([a-z]+)", re.IGNORECASE)
+
+
+def slot_filled(slot: str, lines_text: str, question: str = "") -> bool:
+    if slot == "count" and not re.search(r"\d", lines_text):
+        # a list answers "how many stages?" only when it lists stages: "how many staff?" is not filled by
+        # whatever lines retrieval found
+        counted = _COUNTED.search(question)
+        if counted and _latin_key(counted.group(1)) not in {_latin_key(w) for w in _LATIN.findall(lines_text)}:
+            return False
     return bool(_SLOTS[slot][1].search(lines_text))
 
 
@@ -321,17 +444,44 @@ def anchored(question: str, evidence_text: str, vocab: "NotesVocabulary") -> boo
                and t.lower() in lowered for t in tokenize(question))
 
 
+_REFERS_BACK = re.compile(r"\b(?:it|its|this|that|them|they|their|there)\b|그것|그거|이것|이거|거기|그걸|여기서", re.IGNORECASE)
+_EN_FILLER = frozenset("a an the on in at for of to with my our your one some any run running use using".split())
+_COMPARED = re.compile(r"\b(?:than|versus|vs\.?)\s+((?:[A-Za-z\-]+\s+){0,3}[A-Za-z\-]+)|"
+                       r"((?:[A-Za-z\-]+\s+){0,3}?[A-Za-z\-]+)\s+or\s+((?:[A-Za-z\-]+\s+){0,3}[A-Za-z\-]+)", re.IGNORECASE)
+
+
+def compared_terms(part: str) -> list[str]:
+    """The lower-case words naming what an English comparison compares: "on a phone or on a server" ->
+    phone, server; "better than recurrent networks" -> recurrent. Both sides must be things the notes know."""
+    if not _COMPARISON.search(part):
+        return []
+    terms = []
+    for match in _COMPARED.finditer(part):
+        for side_index, side in enumerate(match.groups()):
+            if not side:
+                continue
+            words = [w for w in side.split() if w.lower() not in _EN_FILLER and w.lower() not in _QUESTION_WORDS]
+            # the word nearest the "or" on its left, the first one on its right
+            pick = words[-1:] if side_index == 1 else words[:1]
+            terms += [w for w in pick if w.islower() and len(w) >= 4 and w.isalpha()]
+    return list(dict.fromkeys(terms))
+
+
 def split_parts(question: str) -> list[str]:
     parts = [p.strip(" ,.?!") for p in _PARTS.split(question)]
     return [p for p in parts if p and tokenize(p)]
 
 
 def assess(question: str, language: str, evidence_text: str, evidence_score: float, threshold: float,
-           vocab: NotesVocabulary, rules: Rules | None = None) -> Coverage:
-    """The three-way decision. ``evidence_text``: the lines an answer would use, one per line."""
+           vocab: NotesVocabulary, rules: Rules | None = None, named_in_notes: bool = False) -> Coverage:
+    """The three-way decision. ``evidence_text``: the lines an answer would use, one per line.
+
+    ``named_in_notes``: the question names a chapter or section of the notes (``rag.structure``), so weak
+    retrieval evidence is no reason to refuse it; what it asks beyond that is still checked."""
     rules = rules or DEFAULT_RULES
     coverage = Coverage(ANSWER, evidence_score=evidence_score)
-    if evidence_score < threshold and not (rules.anchors and anchored(question, evidence_text, vocab)):
+    if evidence_score < threshold and not named_in_notes and not (
+            rules.anchors and anchored(question, evidence_text, vocab)):
         coverage.outcome = REFUSE
         coverage.reasons.append(f"weak retrieval evidence ({evidence_score:.2f} < {threshold:.2f})")
         return coverage
@@ -339,7 +489,11 @@ def assess(question: str, language: str, evidence_text: str, evidence_score: flo
     covered, missing, gap_parts = [], [], []
     for index, part in enumerate(parts):
         gaps = unknown_terms(part, vocab, rules, evidence_score)
-        gaps += [slot_name(s, language) for s in asked_slots(part) if not slot_filled(s, evidence_text)]
+        gaps += [slot_name(s, language) for s in asked_slots(part) if not slot_filled(s, evidence_text, part)]
+        if rules.compared_terms:
+            gaps += [w for w in compared_terms(part) if w not in gaps and not vocab.knows_latin(w)]
+        if not gaps and gap_parts and _REFERS_BACK.search(part):
+            gaps.append(missing[-1])   # "What is MLPerf and how do GPUs score on it?": "it" is the unknown thing
         if gaps:
             missing += gaps
             gap_parts.append(index)
@@ -364,9 +518,11 @@ def assess(question: str, language: str, evidence_text: str, evidence_score: flo
     return coverage
 
 
-# What ships: the variant evals/tune_answerability.py chose on the 192-item dev split (evals/reports/answerability/:
-# at most 5% false refusals, then the highest refusal recall, then the simpler rule). The first version (Korean
-# nouns "hard", fitted on the 76 v1 dev items) refused 21% of the covered test questions (31% in Korean): dev
-# was grown with 116 new items and this refitted on dev alone.
+# What ships: the variant evals/tune_answerability.py chose on the 312-item dev split (evals/reports/answerability/:
+# the highest refusal recall minus twice the false refusal rate, then the simpler rule). History: the first version
+# (Korean nouns "hard", fitted on the 76 v1 dev items) refused 21% of the covered test questions (31% in Korean);
+# refitted on 192 dev items it still refused 16-20% of a third writer's (v3) and the test split's covered questions:
+# the slot rules (steps, advice, ranking, units), chapter/section references and the wider frame-noun list came
+# from reading those dev failures, and the choice rule now pays twice for a false refusal.
 DEFAULT_RULES = Rules(korean_nouns="soft", korean_noun_score=0.6, english_dictionary=True, question_numbers=False,
-                      anchors=True)
+                      anchors=True, rare_gaps="off", compared_terms=False)

@@ -98,3 +98,27 @@ def select_evidence(sections: list[Section], query_tokens, token_weights: dict[s
 def numbered_block(lines: list[EvidenceLine]) -> str:
     """The evidence as the LLM reads it: "[1] (4.5 CPU vs. GPU) line"."""
     return "\n".join(f"[{line.id}] ({line.number} {line.section.title}) {line.text}" for line in lines)
+
+
+def table_of_contents(sections: list[Section]) -> list[EvidenceLine]:
+    """A chapter overview: one line per section, its number and title ("what does chapter 3 cover?")."""
+    return [EvidenceLine(n, section, f"{section.section} {section.title}", 1.0, 0)
+            for n, section in enumerate(sections, start=1)]
+
+
+def add_slot_lines(lines: list[EvidenceLine], sections: list[Section], unfilled) -> list[EvidenceLine]:
+    """Evidence that also holds the asked-for slot when a retrieved section has it.
+
+    ``unfilled(text) -> bool`` says whether lines still lack what the question asks for (a URL, a number).
+    "카탈로그 사이트 주소 알려줘" retrieves 5.5, whose best-matching lines describe the catalog while its URL
+    line shares no word with the question: without this the tutor would say the notes have no link.
+    """
+    text = "\n".join(line.text for line in lines)
+    if not unfilled(text):
+        return lines
+    for section in sections[:3]:
+        for order, unit in enumerate(section_units(section)):
+            if not unfilled(unit):
+                added = EvidenceLine(len(lines) + 1, section, unit, 0.0, order)
+                return lines + [added]
+    return lines

@@ -223,3 +223,60 @@ def test_the_engine_writes_the_vocabulary_beside_its_index_once(make_engine):
     assert cache.is_file()
     fresh = make_engine()
     assert fresh.answerer().vocabulary() == engine.answerer().vocabulary()
+
+
+# ---- rules added with the v3 dev items -----------------------------------------------------------------------
+@pytest.mark.parametrize("question, slot", [
+    ("How should I label my data before training a model?", "step-by-step instructions"),
+    ("데이터 불균형 문제는 어케 해결해?", "단계별 방법"),
+    ("Which skills should I pick up next if I want to work in AI operations?", "recommendations"),
+    ("Which industry spends the most money on AI right now?", "rankings"),
+    ("What's a typical GPU's latency in milliseconds?", "the number asked for"),
+])
+def test_steps_advice_rankings_and_units_must_be_in_the_evidence(vocab, question, slot):
+    lines = "GPU : 고도의 병렬 처리 능력에 최적화\nAI 워크로드를 GPU에서 실행"
+    language = "ko" if any("\uac00" <= c <= "\ud7a3" for c in question) else "en"
+    decision = assess(question, language, lines, 1.0, 0.5, vocab)
+    assert decision.outcome == REFUSE and slot in decision.missing
+
+
+def test_a_how_question_about_the_notes_is_no_request_for_steps(vocab):
+    lines = "금융 AI : 영상 분석으로 ATM 위협 탐지"
+    assert assess("How is AI used to make ATMs more secure?", "en", lines, 1.0, 0.5, vocab).outcome == ANSWER
+
+
+def test_a_count_is_filled_by_a_list_only_of_the_counted_thing(vocab):
+    stages = "데이터 준비\n모델 학습\n최적화\n배포"
+    assert assess("How many stages does it have?", "en", "stages:\n" + stages, 1.0, 0.5, vocab).outcome == ANSWER
+    staff = assess("How many staff does it take to run a data center?", "en", stages, 1.0, 0.5, vocab)
+    assert staff.outcome == REFUSE
+
+
+def test_a_part_that_refers_back_to_a_missing_thing_is_missing_too(vocab):
+    lines = "GPU : 고도의 병렬 처리 능력에 최적화"
+    assert assess("What is MLPerf and how do GPUs score on it?", "en", lines, 1.0, 0.5, vocab).outcome == REFUSE
+    assert assess("What is MLPerf and what is a GPU?", "en", lines, 1.0, 0.5, vocab).outcome == PARTIAL
+
+
+@pytest.mark.parametrize("question, unknown", [
+    ("How does the NVIDIA DRIVE platform help carmakers?", ["DRIVE"]),   # a product line, though English
+    ("엔비디아 SW 스택 알려줘", []),                                      # everyday abbreviation
+    ("why would a company bother with NVIDIA's ready-made reference apps?", []),   # today's English
+    ("프로비저닝은 노트 어디어디서 나와?", []),                             # a particle left on by Kiwi
+    ("데이타센터 구성요소 알려줘", []),                                   # one syllable misspelt
+])
+def test_names_abbreviations_particles_and_typos(vocab, question, unknown):
+    assert unknown_terms(question, vocab, evidence_score=0.0) == unknown
+
+
+def test_a_url_request_brings_the_url_line_into_the_evidence():
+    from rag.answerability import slot_filled
+    from rag.evidence import add_slot_lines
+
+    section = _section("5.5", "NGC Catalog : 컨테이너 모음\n- 사전 학습 모델\n- URL : https://catalog.ngc.nvidia.com")
+    chosen = select_evidence([section], tokenize("NGC Catalog 컨테이너"), {})
+    assert not any("https://" in line.text for line in chosen)
+    added = add_slot_lines(chosen, [section], lambda text: not slot_filled("url", text))
+    assert added[-1].text.endswith("https://catalog.ngc.nvidia.com") and added[-1].id == len(added)
+    from rag.answerability import asked_slots
+    assert "url" in asked_slots("카탈로그 사이트 주소 알려줘") and "url" not in asked_slots("What cables link the servers?")
