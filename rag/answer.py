@@ -136,6 +136,11 @@ class Answerer:
                 evidence = add_slot_lines(evidence, sections, lambda text: not slot_filled("url", text))
         return Gathered(retrieval, hits, sections, evidence, weights, evidence_score(retrieval.features), reference)
 
+    def notes_tokens(self) -> set[str]:
+        """Every token of the notes (both languages, glossary): what a claim may lean on."""
+        vocab = self.vocabulary()
+        return set(vocab.section_count) | vocab.latin | vocab.korean
+
     def section_numbers(self) -> set[str]:
         return {number for _, number, _ in self.sections}
 
@@ -237,7 +242,7 @@ class Answerer:
             request.messages = self.build_messages(request)
             checker = ClaimChecker(request.evidence, request.question, self._bilingual_tokens, self.similarity,
                                    forbidden=lambda s: leaks_prompt(s, request.messages[0]["content"]),
-                                   course_terms=self.course_terms())
+                                   course_terms=self.course_terms(), notes_tokens=self.notes_tokens())
             dropped: list[SentenceCheck] = []
             for check in checked_sentences(self.generator.stream(request), checker, lambda: request.finish_reason):
                 if REFUSAL_MARKER.lower() in check.sentence.lower():

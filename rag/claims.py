@@ -91,10 +91,15 @@ class ClaimChecker:
 
     def __init__(self, lines: list[EvidenceLine], question: str, section_tokens: Callable[[object], set[str]],
                  similarity: Callable[[str, list[str]], list[float]] | None = None,
-                 forbidden: Callable[[str], bool] | None = None, course_terms: set[str] | None = None):
+                 forbidden: Callable[[str], bool] | None = None, course_terms: set[str] | None = None,
+                 notes_tokens: set[str] | None = None):
         self.lines = lines
         self.by_id = {line.id: line for line in lines}
+        # the question's words may be echoed ("GPU 가상화의 이점은 ..."), but a word the notes never use is
+        # no support for a claim: "CUDA 설치 방법은 ... 다운로드하고 설치하는 것" must not pass on "설치" asked
         self.question_tokens = set(tokenize(question))
+        if notes_tokens is not None:
+            self.question_tokens &= notes_tokens
         self.question_text = question.lower()
         self.section_tokens = section_tokens      # section -> its tokens in both languages
         self.similarity = similarity              # (sentence, line texts) -> cosines, or None
@@ -151,8 +156,10 @@ class ClaimChecker:
         for number in _NUMBER.findall(_LEADING_ENUMERATOR.sub("", body)):   # "1." of a numbered list is layout
             if number not in plain_lines:
                 return SentenceCheck(sentence, False, f"number {number} not in the cited lines", ids, numbers)
-        for name in _NAME.findall(body):
-            if _is_name(name) and name.lower() not in plain_lines and not (set(tokenize(name)) <= support):
+        for match in _NAME.finditer(body):
+            name = match.group(0)
+            if (_is_name(name) or _capitalised_inside(body, match.start())) and name.lower() not in plain_lines \
+                    and not (set(tokenize(name)) <= support):
                 return SentenceCheck(sentence, False, f"name {name} not in the cited lines", ids, numbers)
         # a course term taken from another line ("CUDA ... 가상 GPU의 약자") mixes two facts into one claim
         stray = sorted(t for t in tokens & self.course_terms if t not in support)
@@ -175,6 +182,15 @@ def _supporting(lines: list[EvidenceLine], tokens: set[str]) -> list[EvidenceLin
     if best == 0:
         return lines
     return [line for line, overlap in zip(lines, overlaps) if overlap >= CITED_LINE_SHARE * best]
+
+
+def _capitalised_inside(text: str, start: int) -> bool:
+    """A capitalised Latin word after the start of a sentence ("NVIDIA의 CUDA Toolkit을"): a name."""
+    word = _NAME.match(text, start).group(0)
+    if len(word) < 2 or not word[0].isupper():
+        return False
+    before = text[:start].rstrip()
+    return bool(before) and before[-1] not in ".?!:;\"'(“-*"
 
 
 def _is_name(word: str) -> bool:

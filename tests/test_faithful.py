@@ -280,3 +280,22 @@ def test_a_url_request_brings_the_url_line_into_the_evidence():
     assert added[-1].text.endswith("https://catalog.ngc.nvidia.com") and added[-1].id == len(added)
     from rag.answerability import asked_slots
     assert "url" in asked_slots("카탈로그 사이트 주소 알려줘") and "url" not in asked_slots("What cables link the servers?")
+
+
+def test_a_claim_cannot_lean_on_question_words_the_notes_never_use():
+    section = _section("5.5", "CUDA : NVIDIA의 병렬 프로그래밍 모델\nNVIDIA Container Runtime : 컨테이너에서 GPU 사용")
+    lines = select_evidence([section], tokenize("CUDA"), {})
+    notes_tokens = set(tokenize(section.text))
+    checker = ClaimChecker(lines, "CUDA 설치 방법 알려줘", lambda s: set(tokenize(s.text)), notes_tokens=notes_tokens)
+    invented = checker.check("CUDA 설치 방법은 NVIDIA의 CUDA Toolkit을 다운로드하고 설치하는 것입니다. [1]")
+    assert not invented.supported and "Toolkit" in invented.reason
+    checker = ClaimChecker(lines, "CUDA가 뭐야?", lambda s: set(tokenize(s.text)), notes_tokens=notes_tokens)
+    assert checker.check("CUDA는 NVIDIA의 병렬 프로그래밍 모델입니다. [1]").supported
+
+
+def test_question_words_alone_do_not_carry_a_claim():
+    section = _section("5.5", "CUDA : NVIDIA의 병렬 프로그래밍 모델")
+    lines = select_evidence([section], tokenize("CUDA"), {})
+    checker = ClaimChecker(lines, "CUDA 설치 다운로드 방법", lambda s: set(tokenize(s.text)),
+                           notes_tokens=set(tokenize(section.text)))
+    assert not checker.check("CUDA는 다운로드해서 설치합니다. [1]").supported
