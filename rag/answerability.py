@@ -265,8 +265,10 @@ def _rare_gap(word: str, vocab: NotesVocabulary, rare_zipf: float) -> bool:
             return False
     elif vocab.knows_latin(word):
         return False
-    # a word missing from the everyday list too (Zipf 0: a loanword, a rare typo) counts as rare
-    return _zipf(word, "ko" if korean else "en") < rare_zipf
+    # a word missing from the everyday list too (Zipf 0: a loanword, a rare typo) counts as rare; without
+    # wordfreq nothing does
+    zipf = _zipf(word, "ko" if korean else "en")
+    return zipf is not None and zipf < rare_zipf
 
 
 def _knows_korean(word: str, vocab: NotesVocabulary) -> bool:
@@ -289,16 +291,17 @@ def _frequencies(language: str) -> dict:
     try:
         from wordfreq import get_frequency_dict
         return get_frequency_dict(language)
-    except Exception:   # without wordfreq no word counts as rare: the rule is off, the others still run
+    except Exception:   # without wordfreq: no word is "everyday" or "rare"; the dictionary and notes still decide
         return {}
 
 
-def _zipf(word: str, language: str) -> float:
+def _zipf(word: str, language: str) -> float | None:
+    """wordfreq's Zipf value (log10 of uses per billion words), 0 for an unlisted word, None without wordfreq."""
     import math
 
     frequencies = _frequencies(language)
     if not frequencies:
-        return 99.0
+        return None
     value = frequencies.get(word.lower(), 0.0)
     return math.log10(value) + 9 if value > 0 else 0.0
 
@@ -327,7 +330,7 @@ def _not_english(word: str, vocab: NotesVocabulary) -> bool:
     if len(word) < 4 or not word.isalpha() or not words:
         return False
     # an everyday word of today's English ("apps", "online") that the old dictionaries lack is English too
-    known = lambda w: w in words or _latin_key(w) in vocab.latin or _zipf(w, "en") >= EVERYDAY_ZIPF   # noqa: E731
+    known = lambda w: w in words or _latin_key(w) in vocab.latin or (_zipf(w, "en") or 0.0) >= EVERYDAY_ZIPF  # noqa: E731
 
     def known_form(w: str) -> bool:
         # British spellings ("characterised", "colour") are in an American word list as -ize / -or

@@ -299,3 +299,11 @@ def test_question_words_alone_do_not_carry_a_claim():
     checker = ClaimChecker(lines, "CUDA 설치 다운로드 방법", lambda s: set(tokenize(s.text)),
                            notes_tokens=set(tokenize(section.text)))
     assert not checker.check("CUDA는 다운로드해서 설치합니다. [1]").supported
+
+
+def test_without_word_frequencies_the_dictionary_still_decides(vocab, monkeypatch):
+    from rag import answerability
+
+    monkeypatch.setattr(answerability, "_frequencies", lambda language: {})
+    assert unknown_terms("kubectl command to schedule a GPU job", vocab) == ["kubectl"]
+    assert answerability._zipf("apps", "en") is None
