@@ -307,3 +307,9 @@ def test_without_word_frequencies_the_dictionary_still_decides(vocab, monkeypatc
     monkeypatch.setattr(answerability, "_frequencies", lambda language: {})
     assert unknown_terms("kubectl command to schedule a GPU job", vocab) == ["kubectl"]
     assert answerability._zipf("apps", "en") is None
+
+
+def test_a_notes_term_written_in_hangul_is_no_gap(vocab):
+    # the notes write "Generative AI", "performance": a developer writes them in Hangul
+    assert unknown_terms("제너레이티브 AI에서 GPU 쓰면 퍼포먼스 말고 또 뭐가 좋아요?", vocab, evidence_score=0.0) == []
+    assert unknown_terms("데이터센터 액체 냉각은 어떻게 해?", vocab, evidence_score=0.0) == ["액체", "냉각"]
