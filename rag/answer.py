@@ -116,6 +116,7 @@ class Answerer:
         self._vocabulary: NotesVocabulary | None = None
         self._vocabulary_cache = vocabulary_cache  # a file beside the index build: Kiwi over all notes once per build
         self._course_terms: set[str] | None = None
+        self._notes_tokens: set[str] | None = None
 
     def course_terms(self) -> set[str]:
         """Tokens of the glossary mined from the notes: the course's technical terms."""
@@ -142,9 +143,11 @@ class Answerer:
         return Gathered(retrieval, hits, sections, evidence, weights, evidence_score(retrieval.features), reference)
 
     def notes_tokens(self) -> set[str]:
-        """Every token of the notes (both languages, glossary): what a claim may lean on."""
-        vocab = self.vocabulary()
-        return set(vocab.section_count) | vocab.latin | vocab.korean
+        """Every token of the notes (both languages, glossary): what a claim may lean on. Built once."""
+        if self._notes_tokens is None:
+            vocab = self.vocabulary()
+            self._notes_tokens = set(vocab.section_count) | vocab.latin | vocab.korean
+        return self._notes_tokens
 
     def section_numbers(self) -> set[str]:
         return {number for _, number, _ in self.sections}

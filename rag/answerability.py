@@ -137,6 +137,7 @@ class NotesVocabulary:
     numbers: set[str] = field(default_factory=set)
     text: str = ""                                   # all of it, lower-cased, for quoted phrases
     section_count: dict = field(default_factory=dict)   # token -> how many section texts use it
+    _loanwords: set | None = field(default=None, repr=False, compare=False)   # derived, built on first use
 
     @classmethod
     def build(cls, texts, glossary_entries=()) -> "NotesVocabulary":
@@ -189,7 +190,7 @@ class NotesVocabulary:
 
     def loanword_index(self) -> set:
         """Consonant skeletons of the notes' Latin words and word pairs ("use cases"), for Hangul loanwords."""
-        if getattr(self, "_loanwords", None) is None:
+        if self._loanwords is None:
             words = re.findall(r"[a-z]+", self.text)
             self._loanwords = skeleton_index(words + [a + b for a, b in zip(words, words[1:])])
         return self._loanwords
