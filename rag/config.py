@@ -47,7 +47,7 @@ class Settings:
     top_k: int = 5
     candidates: int = 20              # per leg, before fusion
     rrf_k: int = 60
-    glossary: bool = True             # expand queries with the bilingual glossary for the keyword leg
+    glossary: bool = True             # expand keyword queries with the bilingual glossary and Hangul loanwords
     chunk_chars: int = 900
     chunk_overlap: int = 150
 

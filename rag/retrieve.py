@@ -12,6 +12,7 @@ import numpy as np
 from .index.dense import DenseIndex
 from .index.keyword import BM25Index
 from .text.glossary import Glossary
+from .text.loanwords import LoanwordMap
 from .text.tokenize import tokenize
 from .types import Chunk, Hit
 
@@ -34,6 +35,7 @@ class Retriever:
         self.dense = dense
         self.embedder = embedder
         self.glossary = glossary
+        self.loanwords = LoanwordMap(chunk_tokens)
         self.settings = settings
 
     def retrieve(self, question: str, k: int | None = None, legs=None, glossary: bool | None = None) -> Retrieval:
@@ -41,7 +43,8 @@ class Retriever:
         legs = tuple(legs or LEGS)
         use_glossary = self.settings.glossary if glossary is None else glossary
         query_tokens = tokenize(question)
-        expanded = self.glossary.expand(query_tokens) if use_glossary else query_tokens
+        # the glossary adds the other language's term; the loanword map the Latin word a Hangul one spells
+        expanded = self.loanwords.expand(question, self.glossary.expand(query_tokens)) if use_glossary else query_tokens
         ranked_legs: dict[str, list[tuple[int, float]]] = {}
         features: dict = {}
         if "keyword" in legs:

@@ -26,3 +26,20 @@ def test_native_words_and_look_alikes_are_not_loanwords(hangul, english):
 
 def test_non_hangul_input_has_no_skeleton():
     assert hangul_skeleton("GPU") == () and not is_loanword_of("GPU", skeleton_index(["gpu"]))
+
+
+def test_loanword_map_expands_hangul_spellings_into_the_notes_latin_words():
+    from rag.text.loanwords import LoanwordMap
+
+    notes = [("generative", "ai", "performance"), ("container", "runtime"), ("use", "cases", "automotive"),
+             ("ai", "enterprise")]
+    loanwords = LoanwordMap(notes)
+    assert loanwords.latin_words("제너레이티브") == ("generative",)
+    # a two-word term written as one Hangul word, and a particle left on the run
+    assert set(loanwords.expand("유즈케이스는?", ())) == {"use", "cases"}
+    assert loanwords.expand("런타임이 뭐야", ("런", "타임")) == ("런", "타임", "runtime")
+    # a single word beats a pair that sounds the same
+    assert loanwords.latin_words("엔터프라이즈") == ("enterprise",)
+    # two-syllable native words never match, and words the notes lack add nothing
+    assert loanwords.latin_words("설치") == ()
+    assert loanwords.expand("냉각 시스템", ("냉각", "시스템")) == ("냉각", "시스템")

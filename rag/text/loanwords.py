@@ -106,3 +106,53 @@ def is_loanword_of(hangul_word: str, index: set[tuple[str, ...]]) -> bool:
 
 def _consonants(skeleton: tuple[str, ...]) -> int:
     return sum(1 for cls in skeleton if cls != "V")
+
+
+class LoanwordMap:
+    """Hangul loanwords -> the notes' own Latin words, to expand a keyword query ("제너레이티브" -> "generative",
+    "유즈케이스" -> "use", "cases"). Built from the notes' Latin tokens in reading order, so that a two-word term
+    written as one Hangul word ("유즈케이스") finds both."""
+
+    def __init__(self, token_sequences):
+        self._words: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+        for tokens in token_sequences:
+            latin = [t if _LATIN_TOKEN.fullmatch(t) else None for t in tokens]
+            for i, word in enumerate(latin):
+                if word is None:
+                    continue
+                self._add((word,))
+                if i + 1 < len(latin) and latin[i + 1] is not None:
+                    self._add((word, latin[i + 1]))
+
+    def _add(self, words: tuple[str, ...]) -> None:
+        skeleton = latin_skeleton("".join(words))
+        if _consonants(skeleton) >= MIN_CLASSES:
+            self._words.setdefault(skeleton, set()).add(words)
+
+    def latin_words(self, hangul_word: str) -> tuple[str, ...]:
+        """The notes' Latin words this Hangul word spells, or () ("제너레이티브" -> ("generative",))."""
+        if len(hangul_word) < MIN_SYLLABLES:
+            return ()
+        found = self._words.get(hangul_skeleton(hangul_word), ())
+        # a single notes word beats a pair with the same sounds ("엔터프라이즈" is "enterprise", not "ai enterprise")
+        singles = [words for words in found if len(words) == 1]
+        return tuple(sorted({w for words in (singles or found) for w in words}))
+
+    def expand(self, question: str, tokens: tuple[str, ...]) -> tuple[str, ...]:
+        """Add the Latin words of every Hangul loanword in the question. Hangul runs of the question are tried
+        whole and without one or two trailing syllables (a particle: "런타임이"), since the tokenizer may split
+        an unknown loanword ("런", "타임")."""
+        present = set(tokens)
+        extra: list[str] = []
+        for run in _HANGUL_RUN.findall(question):
+            for cut in range(0, 3):
+                candidate = run[:len(run) - cut] if cut else run
+                words = self.latin_words(candidate)
+                if words:
+                    extra.extend(w for w in words if w not in present and w not in extra)
+                    break
+        return tokens + tuple(extra)
+
+
+_LATIN_TOKEN = re.compile(r"[a-z][a-z\-]*")
+_HANGUL_RUN = re.compile(r"[가-힣]{3,}")
