@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import ConfigError
 from .index.dense import DenseIndex
 from .index.keyword import BM25Index
 from .text.glossary import Glossary
@@ -17,6 +18,7 @@ from .text.tokenize import tokenize
 from .types import Chunk, Hit
 
 LEGS = ("dense", "keyword")
+FUSIONS = ("score", "rrf")
 
 
 @dataclass
@@ -36,6 +38,8 @@ class Retriever:
         self.embedder = embedder
         self.glossary = glossary
         self.loanwords = LoanwordMap(chunk_tokens)
+        if settings.fusion not in FUSIONS:
+            raise ConfigError(f"Unknown fusion {settings.fusion!r}: set RAG_FUSION to one of {', '.join(FUSIONS)}.")
         self.settings = settings
 
     def retrieve(self, question: str, k: int | None = None, legs=None, glossary: bool | None = None) -> Retrieval:
@@ -69,9 +73,11 @@ class Retriever:
     def _fuse(self, ranked_legs: dict[str, list[tuple[int, float]]]) -> list[Hit]:
         hits: dict[tuple[str, str], Hit] = {}
         for leg, ranked in ranked_legs.items():
+            weight = self.settings.dense_weight if leg == "dense" else 1.0
+            scaled = _scaled(ranked)
             section_rank = 0
             seen: set[tuple[str, str]] = set()
-            for chunk_index, score in ranked:
+            for (chunk_index, score), unit_score in zip(ranked, scaled):
                 chunk = self.chunks[chunk_index]
                 key = chunk.section_key
                 hit = hits.setdefault(key, Hit(chunk.doc, chunk.section, chunk.title, 0.0))
@@ -84,11 +90,25 @@ class Retriever:
                 section_rank += 1
                 hit.leg_ranks[leg] = section_rank
                 hit.leg_scores[leg] = score
-                hit.score += 1.0 / (self.settings.rrf_k + section_rank)
+                if self.settings.fusion == "rrf":
+                    hit.score += 1.0 / (self.settings.rrf_k + section_rank)
+                else:
+                    hit.score += weight * unit_score
         ranked_hits = sorted(hits.values(), key=lambda h: (-h.score, min(h.leg_ranks.values())))
         for rank, hit in enumerate(ranked_hits, start=1):
             hit.rank = rank
         return ranked_hits
+
+
+def _scaled(ranked: list[tuple[int, float]]) -> list[float]:
+    """A leg's scores mapped to 0-1 over its own candidates (best = 1, last candidate = 0): BM25 and cosine
+    live on different scales, and how far a section stands above the others says more than its rank alone."""
+    if not ranked:
+        return []
+    scores = [score for _, score in ranked]
+    top, bottom = max(scores), min(scores)
+    spread = (top - bottom) or 1.0
+    return [(score - bottom) / spread for score in scores]
 
 
 def _dense_features(cosines: np.ndarray) -> dict:
