@@ -58,12 +58,15 @@ def _share(pairs, test) -> float | None:
 
 
 def variants(base_threshold: float):
-    nouns = [("off", 0.0)] + [("soft", v) for v in (0.5, 0.6, 0.7)]
-    rare = [("off", 4.0, 0.0)] + [("rare", z, v) for z in (3.5, 4.0, 4.5) for v in (0.5, 0.6, 0.7, 9.0)]
+    # Korean nouns: off, or soft below an evidence score and (korean_noun_share) only when such nouns are that
+    # share of the part's content words. The "rare" rule was never chosen on 312 or 412 dev items; one setting
+    # of it stays in the grid as a check.
+    nouns = [("off", 0.0, 0.0)] + [("soft", v, share) for v in (0.5, 0.6, 0.7) for share in (0.0, 0.25, 0.34, 0.5)]
+    rare = [("off", 4.0, 0.0), ("rare", 4.0, 0.6)]
     thresholds = [base_threshold + d for d in (-0.15, -0.1, -0.05, 0.0, 0.05, 0.1, 0.15)]
-    for (noun_rule, noun_score), (rare_rule, zipf, rare_score), threshold in itertools.product(nouns, rare, thresholds):
-        yield Rules(noun_rule, noun_score, english_dictionary=True, question_numbers=False, anchors=True,
-                    rare_gaps=rare_rule, rare_zipf=zipf, rare_gap_score=rare_score), round(threshold, 4)
+    for (noun_rule, noun_score, share), (rare_rule, zipf, rare_score), threshold in itertools.product(nouns, rare, thresholds):
+        yield Rules(noun_rule, noun_score, korean_noun_share=share, english_dictionary=True, question_numbers=False,
+                    anchors=True, rare_gaps=rare_rule, rare_zipf=zipf, rare_gap_score=rare_score), round(threshold, 4)
 
 
 def complexity(rules: Rules) -> int:
@@ -116,11 +119,11 @@ def main(argv=None) -> int:
              f"Gold: `{args.gold}` ({len(gold)} items). Choice rule: the highest refusal recall minus "
              f"{FALSE_REFUSAL_COST:g} x the false refusal rate, then the simpler rule (`evals/tune_answerability.py`, "
              "`choose`).", "",
-             "| korean nouns | noun score | rare gaps | rare zipf | rare score | threshold | false refusals (ko / en) "
-             "| refusal recall | partial recall |", "|---|---|---|---|---|---|---|---|---|"]
+             "| korean nouns | noun score | noun share | rare gaps | rare zipf | rare score | threshold | false refusals (ko / en) "
+             "| refusal recall | partial recall |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(results, key=lambda r: -((r["refusal_recall"] or 0) - FALSE_REFUSAL_COST * (r["false_refusal_rate"] or 0)))[:40]:
         rules = r["rules"]
-        lines.append(f"| {rules['korean_nouns']} | {rules['korean_noun_score']} | {rules['rare_gaps']} | "
+        lines.append(f"| {rules['korean_nouns']} | {rules['korean_noun_score']} | {rules['korean_noun_share']} | {rules['rare_gaps']} | "
                      f"{rules['rare_zipf']} | {rules['rare_gap_score']} | {r['threshold']} | {r['false_refusal_rate']:.3f} "
                      f"({r['false_refusals_ko']:.3f} / {r['false_refusals_en']:.3f}) | {r['refusal_recall']:.3f} | "
                      f"{'-' if r['partial_recall'] is None else format(r['partial_recall'], '.3f')} |")

@@ -43,3 +43,32 @@ def test_loanword_map_expands_hangul_spellings_into_the_notes_latin_words():
     # two-syllable native words never match, and words the notes lack add nothing
     assert loanwords.latin_words("설치") == ()
     assert loanwords.expand("냉각 시스템", ("냉각", "시스템")) == ("냉각", "시스템")
+
+
+def test_hangul_letter_names_spell_acronyms():
+    from rag.text.loanwords import spelled_acronyms
+
+    assert "cpu" in spelled_acronyms("씨피유")
+    assert spelled_acronyms("엘엘엠") == {"llm"}
+    assert "vgpu" in spelled_acronyms("브이지피유")
+    # ordinary words are no letter names, and one letter name alone is an ordinary syllable
+    assert spelled_acronyms("디지털") == set()
+    assert spelled_acronyms("이") == set()
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    from rag.answerability import NotesVocabulary
+    from rag.ingest.loaders import load_notes
+    from tests.conftest import CORPUS
+
+    return NotesVocabulary.build(f"{s.section} {s.title}\n{s.text}" for s in load_notes([CORPUS]).sections)
+
+
+def test_a_spelled_acronym_the_notes_use_expands_the_query_and_is_no_gap(vocab):
+    from rag.answerability import unknown_terms
+    from rag.text.loanwords import LoanwordMap
+
+    assert LoanwordMap([("cpu", "gpu")]).expand("씨피유가 지피유보다 나은 점", ()) == ("cpu", "gpu")
+    assert unknown_terms("엘엘엠은 어떤 신경망을 써?", vocab, evidence_score=0.0) == []
+    assert unknown_terms("엘엘엠은 냉각을 어떻게 해?", vocab, evidence_score=0.0) == ["냉각"]

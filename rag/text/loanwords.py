@@ -115,11 +115,13 @@ class LoanwordMap:
 
     def __init__(self, token_sequences):
         self._words: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+        self._latin: set[str] = set()
         for tokens in token_sequences:
             latin = [t if _LATIN_TOKEN.fullmatch(t) else None for t in tokens]
             for i, word in enumerate(latin):
                 if word is None:
                     continue
+                self._latin.add(word)
                 self._add((word,))
                 if i + 1 < len(latin) and latin[i + 1] is not None:
                     self._add((word, latin[i + 1]))
@@ -131,6 +133,9 @@ class LoanwordMap:
 
     def latin_words(self, hangul_word: str) -> tuple[str, ...]:
         """The notes' Latin words this Hangul word spells, or () ("제너레이티브" -> ("generative",))."""
+        acronyms = sorted(a for a in spelled_acronyms(hangul_word) if a in self._latin)
+        if acronyms:
+            return tuple(acronyms)
         if len(hangul_word) < MIN_SYLLABLES:
             return ()
         found = self._words.get(hangul_skeleton(hangul_word), ())
@@ -155,4 +160,24 @@ class LoanwordMap:
 
 
 _LATIN_TOKEN = re.compile(r"[a-z][a-z\-]*")
-_HANGUL_RUN = re.compile(r"[가-힣]{3,}")
+_HANGUL_RUN = re.compile(r"[가-힣]{2,}")
+
+
+# Latin letters as Korean says them: "씨피유" = CPU, "엘엘엠" = LLM, "브이지피유" = vGPU.
+_LETTER_NAMES = {"에이": "a", "비": "b", "씨": "c", "시": "c", "디": "d", "이": "e", "에프": "f", "지": "g", "쥐": "g",
+                 "에이치": "h", "아이": "i", "제이": "j", "케이": "k", "엘": "l", "엠": "m", "엔": "n", "오": "o",
+                 "피": "p", "큐": "q", "알": "r", "아르": "r", "에스": "s", "티": "t", "유": "u", "브이": "v",
+                 "더블유": "w", "엑스": "x", "와이": "y", "제트": "z"}
+
+
+def spelled_acronyms(hangul_word: str) -> set[str]:
+    """Every way to read a Hangul word as Latin letter names, lower-cased ("씨피유" -> {"cpu"}); two letters
+    at least, since one letter name is an ordinary syllable ("이", "비")."""
+    readings: list[set[str]] = [set() for _ in range(len(hangul_word) + 1)]
+    readings[0].add("")
+    for end in range(1, len(hangul_word) + 1):
+        for start in range(max(0, end - 3), end):
+            letters = _LETTER_NAMES.get(hangul_word[start:end])
+            if letters:
+                readings[end].update(prefix + letters for prefix in readings[start])
+    return {r for r in readings[-1] if len(r) >= 2}
