@@ -44,7 +44,13 @@ _SLOTS = {
                           r"테라|TB|TFLOPS|페타|PB|메가|밀리|킬로|초|분|와트)|수치"
                           # a quantity in a unit: "latency in milliseconds", "size in petabytes"
                           r"|\bin (?:milli|micro|nano)?seconds?\b|\bin (?:ms|gb|tb|pb|mb|gbps|tbps|watts?|kw|mw|ghz|"
-                          r"mhz|percent|flops|tflops)\b|\bin (?:kilo|mega|giga|tera|peta)(?:bytes?|watts?|hertz)\b",
+                          r"mhz|percent|flops|tflops)\b|\bin (?:kilo|mega|giga|tera|peta)(?:bytes?|watts?|hertz)\b"
+                          # "how much electricity / noise", "how many watts", "per hour", "얼마로 잡아": an amount
+                          # ("how much does it help" asks a degree: a verb follows, not a noun)
+                          r"|\bhow much (?!(?:does|do|did|is|are|was|were|can|could|will|would|should|has|have|"
+                          r"of|more|less|faster|slower|better)\b)[a-z]{3,}|\bhow many (?:watts?|volts?|amps?|"
+                          r"(?:kilo|mega|giga|tera|peta)?(?:bytes?|watts?)|parameters|flops)\b|"
+                          r"\bper (?:hour|day|week|month|year|kwh)\b|얼마(?!나)",
                           re.IGNORECASE),
                re.compile(r"\d")),
     # a procedure the student wants to carry out: the notes explain ideas, they give no steps or commands
@@ -61,7 +67,7 @@ _SLOTS = {
     "ranking": (re.compile(r"\btop \d+\b|\brank(?:ing|ed)?\b|\bthe most (?:money|popular|used|common)\b|순위|"
                            r"(?:가장|제일) 많이 (?:쓰|사용|투자)", re.IGNORECASE),
                 re.compile(r"\brank|순위|\btop \d|\d+위")),
-    "year": (re.compile(r"\b(?:what|which) year\b|\bin what year\b|\bwhen (?:was|were|did)\b|몇\s*년(?:도)?에|"
+    "year": (re.compile(r"\b(?:what|which) year\b|\bin what year\b|\bwhen (?:was|were|did)\b|^\s*(?:and )?when\s*\??\s*$|몇\s*년(?:도)?에|"
                         r"언제|연도|년도", re.IGNORECASE),
              re.compile(r"\b(?:1[89]|20)\d\d|\d+년")),
     "price": (re.compile(r"\bprices?\b|\bpriced\b|\bpricing\b|\bhow much (?:does|do|is|are|would|will)\b[^?]*\b(?:cost|pay|charge)|"
@@ -73,8 +79,19 @@ _SLOTS = {
                             re.IGNORECASE),
                  re.compile(r"\d+\s*(?:초|분|시간|일|주|개월|년|seconds?|minutes?|hours?|days?|weeks?|months?|years?)",
                             re.IGNORECASE)),
-    "version": (re.compile(r"\bversion\b|\bwhich release\b|버전", re.IGNORECASE),
+    "version": (re.compile(r"\bversion\b|\bwhich release\b|\b(?:latest|newest|current) release\b|버전|릴리스",
+                           re.IGNORECASE),
                 re.compile(r"\bv?\d+\.\d+|버전\s*\d|version\s*\d", re.IGNORECASE)),
+    # who invented / coined / founded something: the notes name no people
+    "person": (re.compile(r"\bwho (?:first|originally|coined|invented|founded|created|came up|developed|built)\b|"
+                          r"누가 ?(?:처음|만들|발명|창시|개발)|창시자|발명자|만든 ?사람|창업자", re.IGNORECASE),
+               re.compile(r"\b(?:invented|coined|founded|created|developed) by\b|\bfounder|\binventor|발명|창시|창업자",
+                          re.IGNORECASE)),
+    # the student wants a forecast or an opinion: the notes make none
+    "forecast": (re.compile(r"\bdo you think\b|\bin your (?:opinion|view)\b|\bwill [a-z ]{0,30}\breplace\b|"
+                            r"\bin the (?:next|coming) (?:\d+|few|ten|five) years\b|보시나요|전망|예측해|"
+                            r"대체할 ?(?:것|까)|어떻게 보(?:세요|나요|시나요|냐)|라고 봐요", re.IGNORECASE),
+                 re.compile(r"전망|예측|forecast|predict", re.IGNORECASE)),
     "url": (re.compile(r"\burl\b|\b(?:the|a|any|its|web) link\b|\blinks? (?:to|for)\b|\bwebsite\b|\bweb address\b|\bweb ?page\b|\bhomepage\b|링크|주소|웹사이트|홈페이지", re.IGNORECASE),
             re.compile(r"https?://|www\.", re.IGNORECASE)),
 }
@@ -89,6 +106,8 @@ _SLOT_NAMES = {
     "steps": {"en": "step-by-step instructions", "ko": "단계별 방법"},
     "advice": {"en": "recommendations", "ko": "추천"},
     "ranking": {"en": "rankings", "ko": "순위"},
+    "person": {"en": "who did it", "ko": "누가 했는지"},
+    "forecast": {"en": "forecasts or opinions", "ko": "전망이나 의견"},
 }
 # Comparing something the notes know with something they don't cannot be answered in part.
 _COMPARISON = re.compile(r"\bvs\.?\b|\bversus\b|\bcompar|\bdifference|\bbetter than\b|\bfaster than\b|"
@@ -98,7 +117,7 @@ _PARTS = re.compile(
     r"\?\s+|;\s*|,\s*(?:and\s+)?(?=(?:what|how|which|who|when|where|why|and)\b)"
     r"|\s+(?:and|also|plus|as well as)\s+(?=(?:what|how|which|who|when|where|why|is|are|does|do|can|its|their|"
     r"the|a|an|any|say|tell|give|list|name|explain)\b)"
-    r"|\s*(?:그리고|또한|그리고요)\s*|(?<=[하이되뭐])고[,\s]\s*|(?<=[가-힣A-Za-z0-9)])(?:와|과|랑|하고)\s+(?=\S)",
+    r"|\s*(?:그리고|또한|그리고요)\s*|(?<=[하이되뭐])고[,\s]\s*|(?<=[가-힣A-Za-z0-9)])(?:와|과|랑|하고)(?:,\s*|\s+)(?=\S)",
     re.IGNORECASE)
 
 

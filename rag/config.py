@@ -70,7 +70,7 @@ class Settings:
     max_question_chars: int = 2000
     # evidence below this refuses: chosen with the rules of rag/answerability.py on the 512-item dev split only
     # (python -m evals.tune_answerability; evals/reports/answerability/), int8 ONNX query encoder
-    refusal_threshold: float = 0.2708
+    refusal_threshold: float = 0.2208
     device: str = "auto"              # auto | cpu | cuda
 
     # web chat (python app.py / rag chat)

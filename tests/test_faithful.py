@@ -313,3 +313,32 @@ def test_a_notes_term_written_in_hangul_is_no_gap(vocab):
     # the notes write "Generative AI", "performance": a developer writes them in Hangul
     assert unknown_terms("제너레이티브 AI에서 GPU 쓰면 퍼포먼스 말고 또 뭐가 좋아요?", vocab, evidence_score=0.0) == []
     assert unknown_terms("데이터센터 액체 냉각은 어떻게 해?", vocab, evidence_score=0.0) == ["액체", "냉각"]
+
+
+# ---- rules added with the v5 dev items -----------------------------------------------------------------------
+@pytest.mark.parametrize("question, slot", [
+    ("How much electricity does one GPU use?", "the number asked for"),
+    ("How many watts does a GPU draw?", "the number asked for"),
+    ("How much is it per hour to keep a GPU running?", "the number asked for"),
+    ("GPU 학습률은 얼마로 잡아?", "물어본 수치"),
+    ("Who invented the GPU?", "who did it"),
+    ("Do you think GPUs will replace CPUs?", "forecasts or opinions"),
+    ("What is the latest release of CUDA?", "versions"),
+])
+def test_amounts_people_forecasts_and_releases_must_be_in_the_evidence(vocab, question, slot):
+    lines = "GPU : 고도의 병렬 처리 능력에 최적화\nAI 워크로드를 GPU에서 실행"
+    language = "ko" if any("\uac00" <= c <= "\ud7a3" for c in question) else "en"
+    decision = assess(question, language, lines, 1.0, 0.5, vocab)
+    assert decision.outcome == REFUSE and slot in decision.missing
+
+
+@pytest.mark.parametrize("question", ["How much does a GPU help with AI training?", "GPU는 얼마나 중요해?",
+                                      "How much of the workflow runs on GPUs?"])
+def test_how_much_of_degree_is_no_request_for_a_number(vocab, question):
+    lines = "GPU : 고도의 병렬 처리 능력에 최적화\nAI 워크로드를 GPU에서 실행"
+    language = "ko" if any("\uac00" <= c <= "\ud7a3" for c in question) else "en"
+    assert assess(question, language, lines, 1.0, 0.5, vocab).outcome == ANSWER
+
+
+def test_a_korean_and_with_a_comma_splits_the_question_into_parts():
+    assert split_parts("GPU 서버의 정의와, 한 대 들이는 데 얼마 드는지 알려줘") == ["GPU 서버의 정의", "한 대 들이는 데 얼마 드는지 알려줘"]
