@@ -232,6 +232,14 @@ def test_the_engine_writes_the_vocabulary_beside_its_index_once(make_engine):
     ("Which skills should I pick up next if I want to work in AI operations?", "recommendations"),
     ("Which industry spends the most money on AI right now?", "rankings"),
     ("What's a typical GPU's latency in milliseconds?", "the number asked for"),
+    # added with the v5 dev items
+    ("How much electricity does one GPU use?", "the number asked for"),
+    ("How many watts does a GPU draw?", "the number asked for"),
+    ("How much is it per hour to keep a GPU running?", "the number asked for"),
+    ("GPU 학습률은 얼마로 잡아?", "물어본 수치"),
+    ("Who invented the GPU?", "who did it"),
+    ("Do you think GPUs will replace CPUs?", "forecasts or opinions"),
+    ("What is the latest release of CUDA?", "versions"),
 ])
 def test_steps_advice_rankings_and_units_must_be_in_the_evidence(vocab, question, slot):
     lines = "GPU : 고도의 병렬 처리 능력에 최적화\nAI 워크로드를 GPU에서 실행"
@@ -316,22 +324,6 @@ def test_a_notes_term_written_in_hangul_is_no_gap(vocab):
 
 
 # ---- rules added with the v5 dev items -----------------------------------------------------------------------
-@pytest.mark.parametrize("question, slot", [
-    ("How much electricity does one GPU use?", "the number asked for"),
-    ("How many watts does a GPU draw?", "the number asked for"),
-    ("How much is it per hour to keep a GPU running?", "the number asked for"),
-    ("GPU 학습률은 얼마로 잡아?", "물어본 수치"),
-    ("Who invented the GPU?", "who did it"),
-    ("Do you think GPUs will replace CPUs?", "forecasts or opinions"),
-    ("What is the latest release of CUDA?", "versions"),
-])
-def test_amounts_people_forecasts_and_releases_must_be_in_the_evidence(vocab, question, slot):
-    lines = "GPU : 고도의 병렬 처리 능력에 최적화\nAI 워크로드를 GPU에서 실행"
-    language = "ko" if any("\uac00" <= c <= "\ud7a3" for c in question) else "en"
-    decision = assess(question, language, lines, 1.0, 0.5, vocab)
-    assert decision.outcome == REFUSE and slot in decision.missing
-
-
 @pytest.mark.parametrize("question", ["How much does a GPU help with AI training?", "GPU는 얼마나 중요해?",
                                       "How much of the workflow runs on GPUs?"])
 def test_how_much_of_degree_is_no_request_for_a_number(vocab, question):
