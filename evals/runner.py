@@ -221,7 +221,7 @@ def _item_record(item: GoldItem, scored: m.ScoredItem, extra: dict) -> dict:
         "origin": item.origin, "style": item.style, "unsupported": scored.unsupported,
         "truncated": scored.truncated, "repeated": scored.repeated, "n_sentences": scored.n_sentences,
     }
-    for key in ("error", "timings", "evidence_score", "notice", "withheld"):
+    for key in ("error", "timings", "evidence_score", "notice", "withheld", "generator"):
         if key in extra:
             record[key] = extra[key]
     return record

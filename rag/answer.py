@@ -14,10 +14,10 @@ from .answerability import PARTIAL, REFUSE, NotesVocabulary, asked_slots, assess
 from .citations import attach_citations, strip_invalid_markers
 from .claims import ClaimChecker, SentenceCheck, checked_sentences, strip_markers
 from .errors import GenerationError, ModelError, QuestionError
-from .evidence import add_slot_lines, numbered_block, select_evidence, table_of_contents
+from .evidence import EvidenceLine, add_slot_lines, numbered_block, select_evidence, table_of_contents
 from .guard import leaks_prompt
 from .llm.base import GenerationRequest, Generator
-from .llm.extractive import ExtractiveGenerator
+from .llm.extractive import ExtractiveGenerator, compose
 from .prompts import message, template
 from .retrieve import Retrieval
 from .structure import Reference, find_reference, pin
@@ -246,13 +246,15 @@ class Answerer:
             yield text
             return text, self.generator.label, "", False
         shown: list[str] = []
+        kept: list[SentenceCheck] = []
         try:
             request.messages = self.build_messages(request)
             checker = ClaimChecker(request.evidence, request.question, self._bilingual_tokens, self.similarity,
                                    forbidden=lambda s: leaks_prompt(s, request.messages[0]["content"]),
                                    course_terms=self.course_terms(), notes_tokens=self.notes_tokens())
             dropped: list[SentenceCheck] = []
-            for check in checked_sentences(self.generator.stream(request), checker, lambda: request.finish_reason):
+            pieces = until_marker_run(self.generator.stream(request), len(request.evidence), request)
+            for check in checked_sentences(pieces, checker, lambda: request.finish_reason):
                 if REFUSAL_MARKER.lower() in check.sentence.lower():
                     if not shown:
                         return "", self.generator.label, "", True
@@ -262,6 +264,7 @@ class Answerer:
                     continue
                 sentence = _with_section_markers(check)
                 shown.append(sentence)
+                kept.append(check)
                 yield ("\n" if len(shown) > 1 else "") + sentence
             request.withheld = [{"sentence": c.sentence, "reason": c.reason} for c in dropped]
         except (GenerationError, ModelError) as exc:
@@ -283,6 +286,12 @@ class Answerer:
             extra = self.extractive.complete(request)
             yield "\n\n" + extra
             return text + "\n\n" + extra, f"{self.generator.label}+extractive", notice, False
+        left_out = lines_left_out(request.evidence, kept, text)
+        if left_out:
+            # a small model drops list items: the cited sections' other evidence lines follow, as the notes say them
+            extra = message("also_in_notes", request.language) + "\n" + compose(left_out, request.language, False)
+            yield "\n\n" + extra
+            return text + "\n\n" + extra, f"{self.generator.label}+notes", "", False
         return text, self.generator.label, "", False
 
     def _standalone(self, question: str, history, language: str) -> str:
@@ -352,6 +361,48 @@ class Answerer:
         return Answer(text=text, refused=True, generator=generator_label or self.generator.label,
                       citations=[], suggestions=suggestions, outcome="refused",
                       missing=list(coverage.missing) if coverage else [], **base)
+
+
+_MARKER_RUN = re.compile(r"\[\d+\]\s*(?=\[(\d+)\])")   # a marker right after a marker
+
+
+def until_marker_run(pieces: Iterator[str], n_lines: int, request: GenerationRequest) -> Iterator[str]:
+    """Stop the model when it starts counting markers past the last evidence line ("[5] [6] [7] ... [51]": the
+    1.5B model does this until the token limit). The text before that run is kept as a finished answer."""
+    text, sent = "", 0
+    for piece in pieces:
+        text += piece
+        for run in _MARKER_RUN.finditer(text):
+            if int(run.group(1)) > n_lines:
+                yield text[sent:max(sent, run.end())].rstrip()
+                request.finish_reason = "stop"
+                return
+        # hold back a tail that may still become a marker run
+        safe = max(sent, len(text) - 12)
+        yield text[sent:safe]
+        sent = safe
+    yield text[sent:]
+
+
+# A line counts as said when this share of its content tokens is in the written answer (set by hand, not fitted).
+SAID_SHARE = 0.6
+
+
+def lines_left_out(evidence: list[EvidenceLine], kept: list[SentenceCheck], text: str) -> list[EvidenceLine]:
+    """Evidence lines of the sections the written answer cites that no kept sentence rests on and whose
+    words the answer does not already carry ("GPU cores [4.3]" written, cache and memory lines of 4.3 left out)."""
+    cited_sections = {s for check in kept for s in check.sections}
+    used = {i for check in kept for i in check.line_ids}
+    said = set(tokenize(text))
+    left = []
+    for line in evidence:
+        if line.number not in cited_sections or line.id in used:
+            continue
+        tokens = set(tokenize(line.text))
+        if tokens and len(tokens & said) / len(tokens) >= SAID_SHARE:
+            continue
+        left.append(line)
+    return left
 
 
 def _with_section_markers(check: SentenceCheck) -> str:
