@@ -63,6 +63,10 @@ def variants(base_threshold: float):
     # of it stays in the grid as a check.
     nouns = [("off", 0.0, 0.0)] + [("soft", v, share) for v in (0.5, 0.6, 0.7) for share in (0.0, 0.25, 0.34, 0.5)]
     rare = [("off", 4.0, 0.0), ("rare", 4.0, 0.6)]
+    # Tried on the 512 dev items and dropped: an English twin of the Korean-noun rule (lower-case words the notes
+    # never use, Zipf < 5, as gaps below evidence 0.4-0.6 when they are >= 34-67% of the content words): at best
+    # refusal recall +0.000 for false refusals +0.009 (English 0.012 -> 0.031); "banks", "scams", "drivers"
+    # paraphrase covered questions as often as "overheating", "recurrent" mark missing ones.
     thresholds = [base_threshold + d for d in (-0.15, -0.1, -0.05, 0.0, 0.05, 0.1, 0.15)]
     for (noun_rule, noun_score, share), (rare_rule, zipf, rare_score), threshold in itertools.product(nouns, rare, thresholds):
         yield Rules(noun_rule, noun_score, korean_noun_share=share, english_dictionary=True, question_numbers=False,
