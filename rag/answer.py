@@ -370,18 +370,22 @@ def until_marker_run(pieces: Iterator[str], n_lines: int, request: GenerationReq
     """Stop the model when it starts counting markers past the last evidence line ("[5] [6] [7] ... [51]": the
     1.5B model does this until the token limit). The text before that run is kept as a finished answer."""
     text, sent = "", 0
-    for piece in pieces:
-        text += piece
-        for run in _MARKER_RUN.finditer(text):
-            if int(run.group(1)) > n_lines:
-                yield text[sent:max(sent, run.end())].rstrip()
-                request.finish_reason = "stop"
-                return
-        # hold back a tail that may still become a marker run
-        safe = max(sent, len(text) - 12)
-        yield text[sent:safe]
-        sent = safe
-    yield text[sent:]
+    try:
+        for piece in pieces:
+            text += piece
+            for run in _MARKER_RUN.finditer(text):
+                if int(run.group(1)) > n_lines:
+                    yield text[sent:max(sent, run.end())].rstrip()
+                    request.finish_reason = "stop"
+                    return
+            # hold back a tail that may still become a marker run
+            safe = max(sent, len(text) - 12)
+            yield text[sent:safe]
+            sent = safe
+        yield text[sent:]
+    finally:
+        if hasattr(pieces, "close"):
+            pieces.close()   # stops the model now and frees it for the next answer (the backend's lock)
 
 
 # A line counts as said when this share of its content tokens is in the written answer (set by hand, not fitted).
