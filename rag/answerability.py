@@ -266,7 +266,7 @@ def unknown_terms(question: str, vocab: NotesVocabulary, rules: "Rules | None" =
         rules.korean_nouns == "soft" and evidence_score < rules.korean_noun_score)
     if korean:
         nouns = _korean_proper_nouns(question, proper_only=not nouns_apply)
-        unknown_nouns = [t for t in nouns if not _knows_korean(t, vocab)]
+        unknown_nouns = [t for t in nouns if not _knows_korean(t, vocab) and not _in_known_word(t, question, vocab)]
         if nouns_apply and unknown_nouns and rules.korean_noun_share > 0:
             # "회사에 AI 들일 때 부딪히는 벽들 알려주세요. 성능 문제 빼고": one everyday noun among the notes' own
             # words is a paraphrase; "은행 대출 심사도 대신 해줘?": mostly words the notes lack is another topic
@@ -323,11 +323,27 @@ def _knows_korean(word: str, vocab: NotesVocabulary) -> bool:
     return is_loanword_of(word, vocab.loanword_index()) or is_loanword_of(_strip_particle(word), vocab.loanword_index())
 
 
+def _in_known_word(noun: str, question: str, vocab: NotesVocabulary) -> bool:
+    """The noun is a piece Kiwi cut from a longer word the notes know ("플로" of "워크플로를" = 워크플로우)."""
+    for run in re.findall(r"[\uac00-\ud7a3]+", question):
+        if noun in run and run != noun and _knows_korean(run, vocab):
+            return True
+    return False
+
+
 def _korean_typo_of_known(word: str, vocab: NotesVocabulary) -> bool:
-    """"데이타" for "데이터", "아키텍쳐" for "아키텍처": one syllable off a notes word of the same length."""
+    """"데이타" for "데이터", "아키텍쳐" for "아키텍처": one syllable off a notes word of the same length;
+    "워크플로" for "워크플로우": one syllable more or less than a notes word of three or more."""
     if len(word) < 3:
         return False
-    return any(len(known) == len(word) and sum(a != b for a, b in zip(known, word)) == 1 for known in vocab.korean)
+    for known in vocab.korean:
+        if len(known) == len(word) and sum(a != b for a, b in zip(known, word)) == 1:
+            return True
+        if abs(len(known) - len(word)) == 1 and min(len(known), len(word)) >= 3:
+            longer, shorter = (known, word) if len(known) > len(word) else (word, known)
+            if any(longer[:i] + longer[i + 1:] == shorter for i in range(len(longer))):
+                return True
+    return False
 
 
 @lru_cache(maxsize=2)
@@ -477,7 +493,7 @@ def slot_name(slot: str, language: str) -> str:
     return _SLOT_NAMES[slot].get(language, _SLOT_NAMES[slot]["en"])
 
 
-_QUOTED = re.compile(r"['\"‘’“”「」『』]([^'\"‘’“”「」『』]{4,80})['\"‘’“”「」『』]")
+_QUOTED = re.compile(r"['\"‘’“”「」『』]([^'\"‘’“”「」『』]{2,80})['\"‘’“”「」『』]")
 # A notes token counts as rare when few sections use it: it names a topic, not the course's everyday words.
 ANCHOR_MAX_SECTIONS = 3
 
@@ -486,6 +502,9 @@ def anchored(question: str, evidence_text: str, vocab: "NotesVocabulary") -> boo
     """The question quotes the notes, or names a rare notes term that the evidence lines hold."""
     lowered = evidence_text.lower()
     for quote in _QUOTED.findall(question):
+        # a quoted Korean word of two syllables ('배포') is as specific as four Latin letters
+        if len(quote.strip()) < (2 if _HANGUL.search(quote) else 4):
+            continue
         if quote.strip().lower() in vocab.text:
             return True
     evidence_tokens = set(tokenize(evidence_text))

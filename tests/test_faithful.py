@@ -334,3 +334,16 @@ def test_how_much_of_degree_is_no_request_for_a_number(vocab, question):
 
 def test_a_korean_and_with_a_comma_splits_the_question_into_parts():
     assert split_parts("GPU 서버의 정의와, 한 대 들이는 데 얼마 드는지 알려줘") == ["GPU 서버의 정의", "한 대 들이는 데 얼마 드는지 알려줘"]
+
+
+def test_a_piece_kiwi_cuts_from_a_spelling_variant_of_a_notes_word_is_no_gap(vocab):
+    # "워크플로" is the notes' "워크플로우" one syllable short; Kiwi splits it and tags "플로" as a proper noun
+    assert unknown_terms("AI 워크플로를 ML 워크플로라고도 부르던데?", vocab, evidence_score=1.0) == []
+    assert "냉각" in unknown_terms("데이터센터 액체 냉각은 어떻게 해?", vocab, evidence_score=0.0)
+
+
+def test_a_quoted_two_syllable_korean_notes_word_anchors_the_question(vocab):
+    from rag.answerability import anchored
+    assert anchored("'배포'라는 단어가 나오는 맥락을 정리해 줘", "", vocab)
+    assert not anchored("'냉각'이라는 단어가 나오는 맥락을 정리해 줘", "", vocab)
+    assert not anchored("'AI' 얘기 나오는 곳", "", vocab)     # two Latin letters are too common to anchor
