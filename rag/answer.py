@@ -393,14 +393,14 @@ SAID_SHARE = 0.6
 
 
 def lines_left_out(evidence: list[EvidenceLine], kept: list[SentenceCheck], text: str) -> list[EvidenceLine]:
-    """Evidence lines of the sections the written answer cites that no kept sentence rests on and whose
-    words the answer does not already carry ("GPU cores [4.3]" written, cache and memory lines of 4.3 left out)."""
+    """Evidence lines of the sections the written answer cites whose words the answer does not carry ("GPU 코어
+    [4.3]" written, the cache and GPU memory lines of 4.3 left out). A line that merely supports a kept sentence
+    is not said by it: "GPU 코어" is supported by every line naming the GPU."""
     cited_sections = {s for check in kept for s in check.sections}
-    used = {i for check in kept for i in check.line_ids}
     said = set(tokenize(text))
     left = []
     for line in evidence:
-        if line.number not in cited_sections or line.id in used:
+        if line.number not in cited_sections:
             continue
         tokens = set(tokenize(line.text))
         if tokens and len(tokens & said) / len(tokens) >= SAID_SHARE:

@@ -177,3 +177,17 @@ def test_a_run_of_markers_past_the_last_line_stops_the_model_and_keeps_the_sente
     first = engine.fake.requests[-1].evidence[0]
     assert answer.generator.startswith("scripted:fake") and first.text.rstrip(".") in answer.text
     assert "[59]" not in answer.text and "[7]" not in answer.text
+
+
+def test_a_line_that_only_supports_a_short_answer_still_follows_it():
+    # "GPU 코어" is supported by every line naming the GPU, but says only the first of the three components
+    from rag.answer import lines_left_out
+    from rag.claims import SentenceCheck
+    from rag.evidence import EvidenceLine
+    from rag.types import Section
+
+    section = Section("notes", "4.3", "GPU 아키텍처 컴포넌트", "4", "", "ko", "")
+    lines = [EvidenceLine(i, section, text, 1.0, i) for i, text in
+             enumerate(["GPU 코어 (GPU Cores)", "캐시 메모리 (Cache Memory)", "GPU 전용 메모리 (GPU-Specific Memory)"], 1)]
+    kept = [SentenceCheck("GPU 코어 [1]", True, line_ids=[1, 3], sections=["4.3"])]
+    assert [line.id for line in lines_left_out(lines, kept, "GPU 코어")] == [2, 3]
