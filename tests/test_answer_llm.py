@@ -177,6 +177,7 @@ def test_a_run_of_markers_past_the_last_line_stops_the_model_and_keeps_the_sente
     first = engine.fake.requests[-1].evidence[0]
     assert answer.generator.startswith("scripted:fake") and first.text.rstrip(".") in answer.text
     assert "[59]" not in answer.text and "[7]" not in answer.text
+    assert engine.fake.requests[-1].finish_reason == "stop"      # the model was stopped, not run to its limit
 
 
 def test_a_line_that_only_supports_a_short_answer_still_follows_it():

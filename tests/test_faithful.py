@@ -336,6 +336,16 @@ def test_a_korean_and_with_a_comma_splits_the_question_into_parts():
     assert split_parts("GPU 서버의 정의와, 한 대 들이는 데 얼마 드는지 알려줘") == ["GPU 서버의 정의", "한 대 들이는 데 얼마 드는지 알려줘"]
 
 
+def test_a_korean_word_one_syllable_longer_or_shorter_than_a_notes_word_is_known():
+    from types import SimpleNamespace
+
+    from rag.answerability import _korean_typo_of_known
+    notes = SimpleNamespace(korean={"워크플로우", "데이터"})
+    assert _korean_typo_of_known("워크플로", notes) and _korean_typo_of_known("데이타", notes)
+    assert not _korean_typo_of_known("플로", notes)          # two syllables: too short to judge
+    assert not _korean_typo_of_known("워크로드", notes)
+
+
 def test_a_piece_kiwi_cuts_from_a_spelling_variant_of_a_notes_word_is_no_gap(vocab):
     # "워크플로" is the notes' "워크플로우" one syllable short; Kiwi splits it and tags "플로" as a proper noun
     assert unknown_terms("AI 워크플로를 ML 워크플로라고도 부르던데?", vocab, evidence_score=1.0) == []
