@@ -1,4 +1,4 @@
-"""Question -> ranked sections: a keyword leg and a dense leg, fused by reciprocal rank, one hit per section.
+"""Question -> ranked sections: a keyword leg and a dense leg, fused by score (or reciprocal rank), one hit per section.
 
 Both languages of a section (the Korean notes and the English companion) share its number, so a hit in
 either counts for the section. No prompt text here.
