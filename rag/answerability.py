@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .text.loanwords import is_loanword_of, skeleton_index, spelled_acronyms
+from .text.loanwords import LoanwordMap, spelled_acronyms
 from .text.tokenize import stem_en, tokenize
 
 ANSWER, PARTIAL, REFUSE = "answer", "partial", "refuse"
@@ -159,7 +159,7 @@ class NotesVocabulary:
     numbers: set[str] = field(default_factory=set)
     text: str = ""                                   # all of it, lower-cased, for quoted phrases
     section_count: dict = field(default_factory=dict)   # token -> how many section texts use it
-    _loanwords: set | None = field(default=None, repr=False, compare=False)   # derived, built on first use
+    _loanwords: LoanwordMap | None = field(default=None, repr=False, compare=False)   # derived, built on first use
 
     @classmethod
     def build(cls, texts, glossary_entries=()) -> "NotesVocabulary":
@@ -210,11 +210,11 @@ class NotesVocabulary:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def loanword_index(self) -> set:
-        """Consonant skeletons of the notes' Latin words and word pairs ("use cases"), for Hangul loanwords."""
+    def loanwords(self) -> LoanwordMap:
+        """The notes' Latin words and word pairs ("use cases") by sound, for Hangul loanwords (the same map the
+        keyword query is expanded with)."""
         if self._loanwords is None:
-            words = re.findall(r"[a-z]+", self.text)
-            self._loanwords = skeleton_index(words + [a + b for a, b in zip(words, words[1:])])
+            self._loanwords = LoanwordMap([re.findall(r"[a-z]+", self.text)])
         return self._loanwords
 
     def knows_latin(self, word: str) -> bool:
@@ -265,14 +265,16 @@ def unknown_terms(question: str, vocab: NotesVocabulary, rules: "Rules | None" =
     nouns_apply = rules.korean_nouns == "hard" or (
         rules.korean_nouns == "soft" and evidence_score < rules.korean_noun_score)
     if korean:
+        def unknown_of(nouns):
+            return [t for t in nouns if not _knows_korean(t, vocab) and not _in_known_word(t, question, vocab)]
         nouns = _korean_proper_nouns(question, proper_only=not nouns_apply)
-        unknown_nouns = [t for t in nouns if not _knows_korean(t, vocab) and not _in_known_word(t, question, vocab)]
+        unknown_nouns = unknown_of(nouns)
         if nouns_apply and unknown_nouns and rules.korean_noun_share > 0:
             # "회사에 AI 들일 때 부딪히는 벽들 알려주세요. 성능 문제 빼고": one everyday noun among the notes' own
             # words is a paraphrase; "은행 대출 심사도 대신 해줘?": mostly words the notes lack is another topic
             content = len(nouns) + sum(1 for m in _LATIN.finditer(question) if m.group(0).lower() not in _QUESTION_WORDS)
             if len(unknown_nouns) / max(content, 1) < rules.korean_noun_share:
-                unknown_nouns = [t for t in _korean_proper_nouns(question, proper_only=True) if not _knows_korean(t, vocab)]
+                unknown_nouns = unknown_of(_korean_proper_nouns(question, proper_only=True))
         unknown += unknown_nouns
     if rules.rare_gaps == "rare" and evidence_score < rules.rare_gap_score:
         unknown += [w for w in _content_words(question) if w not in unknown and _rare_gap(w, vocab, rules.rare_zipf)]
@@ -320,7 +322,7 @@ def _knows_korean(word: str, vocab: NotesVocabulary) -> bool:
     if any(_latin_key(a) in vocab.latin for w in (word, _strip_particle(word)) for a in spelled_acronyms(w)):
         return True
     # "제너레이티브", "퍼포먼스", "카탈로그": a notes term written in Hangul letters
-    return is_loanword_of(word, vocab.loanword_index()) or is_loanword_of(_strip_particle(word), vocab.loanword_index())
+    return any(vocab.loanwords().latin_words(w) for w in (word, _strip_particle(word)))
 
 
 def _in_known_word(noun: str, question: str, vocab: NotesVocabulary) -> bool:
@@ -454,7 +456,7 @@ _KO_FRAME_NOUNS = frozenset("""
     얘기 이야기 맥락 계기 이름 옛날 요즘 예전 처음 나중 한줄 한마디 정답 용어 단어 개념 수업 교수 숙제 과제 중간고사
     기말고사 퀴즈 기억 생각 느낌 말씀 부탁 궁금 확인 전부 다른 같은 쪽 편 거 건 데 때 곳 번 개 가지
     주소 링크 사이트 웹사이트 홈페이지
-    대비 기말 중간 준비 요점 암기 정답 마지막 원래 나머지 도움 덕분 대신 자체 일부 대부분 서로 모두 여러 이상 이하
+    대비 기말 중간 준비 요점 암기 마지막 원래 나머지 도움 덕분 대신 자체 일부 대부분 서로 모두 여러 이상 이하
     """.split())
 
 

@@ -1,7 +1,7 @@
 """English words written in Hangul (rag.text.loanwords)."""
 import pytest
 
-from rag.text.loanwords import hangul_skeleton, is_loanword_of, latin_skeleton, skeleton_index
+from rag.text.loanwords import LoanwordMap, hangul_skeleton, latin_skeleton
 
 
 @pytest.mark.parametrize("hangul, english", [
@@ -11,7 +11,7 @@ from rag.text.loanwords import hangul_skeleton, is_loanword_of, latin_skeleton, 
 ])
 def test_a_loanword_and_its_english_word_share_a_skeleton(hangul, english):
     assert hangul_skeleton(hangul) == latin_skeleton(english)
-    assert is_loanword_of(hangul, skeleton_index([english]))
+    assert LoanwordMap([[english]]).latin_words(hangul) == (english,)
 
 
 @pytest.mark.parametrize("hangul, english", [
@@ -21,11 +21,11 @@ def test_a_loanword_and_its_english_word_share_a_skeleton(hangul, english):
     ("냉각", "cooling"),
 ])
 def test_native_words_and_look_alikes_are_not_loanwords(hangul, english):
-    assert not is_loanword_of(hangul, skeleton_index([english]))
+    assert LoanwordMap([[english]]).latin_words(hangul) == ()
 
 
 def test_non_hangul_input_has_no_skeleton():
-    assert hangul_skeleton("GPU") == () and not is_loanword_of("GPU", skeleton_index(["gpu"]))
+    assert hangul_skeleton("GPU") == () and LoanwordMap([["gpu"]]).latin_words("GPU") == ()
 
 
 def test_loanword_map_expands_hangul_spellings_into_the_notes_latin_words():

@@ -92,18 +92,6 @@ def _collapse(classes: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def skeleton_index(latin_words) -> set[tuple[str, ...]]:
-    """Skeletons of the Latin words that are long enough to be matched."""
-    return {s for s in (latin_skeleton(w) for w in latin_words) if _consonants(s) >= MIN_CLASSES}
-
-
-def is_loanword_of(hangul_word: str, index: set[tuple[str, ...]]) -> bool:
-    """Native Korean and Sino-Korean nouns are mostly two syllables ("설치", "텐서" would match "cells",
-    "dense"): a loanword has three or more."""
-    skeleton = hangul_skeleton(hangul_word)
-    return len(hangul_word) >= MIN_SYLLABLES and _consonants(skeleton) >= MIN_CLASSES and skeleton in index
-
-
 def _consonants(skeleton: tuple[str, ...]) -> int:
     return sum(1 for cls in skeleton if cls != "V")
 
@@ -136,6 +124,8 @@ class LoanwordMap:
         acronyms = sorted(a for a in spelled_acronyms(hangul_word) if a in self._latin)
         if acronyms:
             return tuple(acronyms)
+        # native and Sino-Korean nouns are mostly two syllables ("설치", "텐서" would match "cells", "dense"):
+        # a loanword has three or more
         if len(hangul_word) < MIN_SYLLABLES:
             return ()
         found = self._words.get(hangul_skeleton(hangul_word), ())
