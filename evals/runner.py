@@ -33,8 +33,10 @@ ABLATIONS = (
     ("keyword only", ("keyword",), False),
     ("keyword + glossary", ("keyword",), True),
     ("dense only", ("dense",), False),
-    ("hybrid, no glossary", ("dense", "keyword"), False),
-    ("hybrid + glossary", ("dense", "keyword"), True),
+    ("lines only", ("lines",), False),
+    ("hybrid, no line leg", ("dense", "keyword"), True),
+    ("hybrid, no glossary", ("dense", "keyword", "lines"), False),
+    ("hybrid + glossary", ("dense", "keyword", "lines"), True),
 )
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from .evidence import section_units
+from .ingest.chunking import section_units
 from .text.tokenize import tokenize
 from .types import Citation, Hit, Section
 
@@ -51,7 +51,7 @@ def attach_citations(answer: str, hits: list[Hit], sections: list[Section], bili
         hit, section = by_number[number]
         # the evidence lines the answer was written from are the quote a student checks it against
         lines = [line.text for line in evidence if line.number == number]
-        quote = "\n".join(lines[:3]) if lines else best_quote(section, answer_tokens)[0]
+        quote = "\n".join(_said_lines(lines, answer_tokens)) if lines else best_quote(section, answer_tokens)[0]
         citations.append(Citation(hit.doc, hit.section, section.title, quote, hit.score))
     if citations:
         return citations
@@ -63,6 +63,13 @@ def attach_citations(answer: str, hits: list[Hit], sections: list[Section], bili
             quote, _ = best_quote(section, answer_tokens)
             citations.append(Citation(hit.doc, hit.section, section.title, quote, hit.score))
     return citations
+
+
+def _said_lines(lines: list[str], answer_tokens: set[str]) -> list[str]:
+    """The section's evidence lines the answer repeats words of, in reading order: the quote shows every
+    line a sentence came from (at most the evidence's few lines), else the first three."""
+    said = [line for line in lines if set(tokenize(line)) & answer_tokens]
+    return said or lines[:3]
 
 
 def _support(answer_tokens: set[str], section_tokens: set[str]) -> float:

@@ -14,7 +14,7 @@ from .config import Settings, load_settings
 from .errors import IndexMismatchError, IndexMissingError
 from .index import store
 from .index.vector_cache import embed_with_cache
-from .ingest.chunking import chunk_sections, index_text
+from .ingest.chunking import chunk_sections, index_text, section_lines
 from .ingest.loaders import LoadedNotes, load_notes
 from .text import tokenize as tokenizer
 from .text.glossary import Glossary, GlossaryEntry, loanwords, mine_glossary
@@ -131,21 +131,28 @@ class Engine:
             entries = mine_glossary(texts)   # again: with the loanwords registered, its tokens match the index
             chunks = chunk_sections(notes.sections, self.settings.chunk_chars, self.settings.chunk_overlap)
             tokens = [tokenizer.tokenize(index_text(c)) for c in chunks]
+            lines = section_lines(notes.sections, chunks)
             embedder = self.embedder()
-            # only chunks whose text changed since an earlier build are embedded (rag/index/vector_cache.py)
-            vectors, embedded = embed_with_cache(embedder, [index_text(c) for c in chunks], index_dir, self.progress)
+            # only texts that changed since an earlier build are embedded (rag/index/vector_cache.py); chunks
+            # and lines in one call, so the cache keeps both
+            chunk_texts = [index_text(c) for c in chunks]
+            all_vectors, embedded = embed_with_cache(embedder, chunk_texts + [line["text"] for line in lines],
+                                                     index_dir, self.progress)
+            vectors, line_vectors = all_vectors[:len(chunks)], all_vectors[len(chunks):]
             manifest = store.expected_manifest(self.settings, self.embedder_id(), int(vectors.shape[1]),
                                                notes.content_hash)
             manifest.update(embedder_model=embedder.model_id, n_sections=len(notes.sections), n_chunks=len(chunks),
+                            n_lines=len(lines),
                             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                             files=[{"path": p, "sha256": h} for p, h in notes.files],
                             warnings=[str(w) for w in notes.warnings])
-            from .index.dense import write_dense_index
+            from .index.dense import write_dense_index, write_line_index
 
             try:
                 path = store.write_build(index_dir, manifest, notes.sections, chunks, tokens,
                                          [e.to_dict() for e in entries], added,
-                                         lambda p: write_dense_index(p, chunks, vectors))
+                                         lambda p: write_dense_index(p, chunks, vectors),
+                                         lines, lambda p: write_line_index(p, line_vectors))
             except OSError as exc:
                 raise IndexMissingError(
                     f"Could not write the index to {index_dir} ({exc}). Point RAG_INDEX_DIR (or --index-dir) "
@@ -182,22 +189,27 @@ class Engine:
 
     def _open_retriever(self, data):
         from .index.dense import DenseIndex
-        from .retrieve import Retriever
+        from .retrieve import LineIndex, Retriever
 
         # Kiwi (seconds) loads on the first Korean text, with the index's loanwords (tokenize.expect_words)
         tokenizer.expect_words(data.loanwords)
         try:
             dense = DenseIndex(data.root / "dense.faiss")
+            line_index = DenseIndex(data.root / "lines.faiss")
         except RuntimeError as exc:
-            raise IndexMismatchError(f"The FAISS file in {data.root} is damaged ({exc}). "
+            raise IndexMismatchError(f"A FAISS file in {data.root} is damaged or missing ({exc}). "
                                      "Rebuild with: rag index --force") from exc
         embedder = self.query_embedder()
-        if dense.dim != embedder.dim or dense.size != len(data.chunks):
+        if (dense.dim != embedder.dim or dense.size != len(data.chunks)
+                or line_index.dim != embedder.dim or line_index.size != len(data.lines)):
             raise IndexMismatchError(
-                f"The index holds {dense.size} vectors of dimension {dense.dim}, the embedder makes "
-                f"{embedder.dim} and the notes have {len(data.chunks)} chunks. Rebuild with: rag index --force")
+                f"The index holds {dense.size} chunk and {line_index.size} line vectors of dimension {dense.dim}, "
+                f"the embedder makes {embedder.dim} and the notes have {len(data.chunks)} chunks and "
+                f"{len(data.lines)} lines. Rebuild with: rag index --force")
         glossary = Glossary([GlossaryEntry.from_dict(e) for e in data.glossary])
-        return Retriever(data.chunks, data.chunk_tokens, dense, embedder, glossary, self.settings), data
+        line_chunks = [line["chunk"] for line in data.lines]
+        return Retriever(data.chunks, data.chunk_tokens, dense, embedder, glossary, self.settings,
+                         LineIndex(line_index, line_chunks)), data
 
     # -- answering ------------------------------------------------------------------------------------
     def generator(self, name: str | None = None):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .ingest.chunking import section_units
 from .text.tokenize import tokenize
 from .types import Section
 
@@ -43,28 +44,6 @@ class EvidenceLine:
     @property
     def number(self) -> str:
         return self.section.section
-
-
-def section_units(section: Section) -> list[str]:
-    """Lines of a section as answer units; a table row becomes "header: cell; header: cell"."""
-    units, header = [], None
-    for line in section.text.splitlines():
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if stripped.startswith("|"):
-            cells = [c.strip() for c in stripped.strip("|").split("|")]
-            if all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
-                continue
-            if header is None:
-                header = cells
-                continue
-            pairs = [f"{h}: {c}" if h else c for h, c in zip(header, cells) if c]
-            units.append("; ".join(pairs))
-            continue
-        header = None
-        units.append(re.sub(r"^[-*:]\s*|^\d+\)\s*", "", stripped))
-    return [u for u in units if u]
 
 
 def unit_score(unit_tokens: set[str], wanted: set[str], weights: dict[str, float]) -> float:

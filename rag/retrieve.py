@@ -1,4 +1,8 @@
-"""Question -> ranked sections: a keyword leg and a dense leg, fused by score (or reciprocal rank), one hit per section.
+"""Question -> ranked sections: a keyword leg, a dense leg over chunks and a dense leg over single lines, fused by
+score (or reciprocal rank), one hit per section.
+
+The line leg scores a section by its single best-matching line: a question about one fact ("how often is the
+catalog updated?") matches that line closely, while the fact is a small part of its chunk's vector.
 
 Both languages of a section (the Korean notes and the English companion) share its number, so a hit in
 either counts for the section. No prompt text here.
@@ -17,7 +21,27 @@ from .text.loanwords import LoanwordMap
 from .text.tokenize import tokenize
 from .types import Chunk, Hit
 
-LEGS = ("dense", "keyword")
+LEGS = ("dense", "keyword", "lines")
+
+
+@dataclass(frozen=True)
+class LineIndex:
+    """Vectors of the notes' lines and, for each, the chunk that holds it."""
+
+    vectors: DenseIndex
+    chunks: list[int]
+
+    def ranked(self, query_vector, chunk_sections: list, candidates: int) -> list[tuple[int, float]]:
+        """Sections by their best line's cosine, best first, as (chunk holding that line, cosine)."""
+        cosines = self.vectors.all_scores(query_vector)
+        best: dict = {}
+        for line in np.argsort(-cosines, kind="stable"):
+            key = chunk_sections[self.chunks[line]]
+            if key not in best:
+                best[key] = (self.chunks[line], float(cosines[line]))
+                if len(best) == candidates:
+                    break
+        return list(best.values())
 FUSIONS = ("score", "rrf")
 
 
@@ -31,8 +55,10 @@ class Retrieval:
 
 class Retriever:
     def __init__(self, chunks: list[Chunk], chunk_tokens: list[tuple[str, ...]], dense: DenseIndex,
-                 embedder, glossary: Glossary, settings):
+                 embedder, glossary: Glossary, settings, lines: LineIndex | None = None):
         self.chunks = chunks
+        self.chunk_sections = [chunk.section_key for chunk in chunks]
+        self.lines = lines
         self.keyword = BM25Index(chunk_tokens)
         self.dense = dense
         self.embedder = embedder
@@ -55,11 +81,15 @@ class Retriever:
             ranked_legs["keyword"] = self.keyword.search(expanded, self.settings.candidates)
             best = ranked_legs["keyword"][0][1] if ranked_legs["keyword"] else 0.0
             features["keyword_norm"] = best / (self.keyword.max_possible(expanded) or 1.0)
-        if "dense" in legs:
+        use_lines = "lines" in legs and self.lines is not None and self.settings.line_weight > 0
+        if "dense" in legs or use_lines:
             vector = self.embedder.embed_queries([question])[0]
+        if "dense" in legs:
             cosines = self.dense.all_scores(vector)   # one pass serves the ranking and the refusal evidence
             ranked_legs["dense"] = self.dense.top(cosines, self.settings.candidates)
             features.update(_dense_features(cosines))
+        if use_lines:
+            ranked_legs["lines"] = self.lines.ranked(vector, self.chunk_sections, self.settings.candidates)
         hits = self._fuse(ranked_legs)[:k]
         features["coverage"] = _coverage(query_tokens, hits[:3], self.chunks_tokens_of)
         return Retrieval(hits, query_tokens, expanded, features)
@@ -73,7 +103,7 @@ class Retriever:
     def _fuse(self, ranked_legs: dict[str, list[tuple[int, float]]]) -> list[Hit]:
         hits: dict[tuple[str, str], Hit] = {}
         for leg, ranked in ranked_legs.items():
-            weight = self.settings.dense_weight if leg == "dense" else 1.0
+            weight = {"dense": self.settings.dense_weight, "lines": self.settings.line_weight}.get(leg, 1.0)
             scaled = _scaled(ranked)
             section_rank = 0
             seen: set[tuple[str, str]] = set()

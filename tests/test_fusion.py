@@ -1,6 +1,7 @@
 """How the keyword and dense legs become one ranking (rag/retrieve.py)."""
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from rag.errors import ConfigError
@@ -8,10 +9,10 @@ from rag.retrieve import Retriever, _scaled
 from rag.types import Chunk
 
 
-def _retriever(fusion: str, dense_weight: float = 2.0) -> Retriever:
+def _retriever(fusion: str, dense_weight: float = 2.0, line_weight: float = 1.0) -> Retriever:
     chunks = [Chunk(id=f"notes:en:{s}:0", doc="notes", section=s, title=f"title {s}", chapter_title="chapter",
                     language="en", text=f"text {s}") for s in ["1.1", "2.1", "3.1"]]
-    settings = SimpleNamespace(fusion=fusion, dense_weight=dense_weight, rrf_k=60)
+    settings = SimpleNamespace(fusion=fusion, dense_weight=dense_weight, line_weight=line_weight, rrf_k=60)
     return Retriever(chunks, [("a",), ("b",), ("c",)], dense=None, embedder=None, glossary=None, settings=settings)
 
 
@@ -34,3 +35,28 @@ def test_score_fusion_lets_a_clear_dense_winner_beat_a_narrow_keyword_winner():
 def test_an_unknown_fusion_is_a_config_error_that_names_the_choices():
     with pytest.raises(ConfigError, match="score, rrf"):
         _retriever("average")
+
+
+def test_the_line_leg_is_weighted_and_can_decide_a_tie_between_the_other_legs():
+    # keyword prefers 1.1, dense prefers 2.1 by the same scaled margin; the line leg (one best line per
+    # section) tips it, and only with a weight above zero
+    legs = {"keyword": [(0, 10.0), (1, 5.0), (2, 0.0)], "dense": [(1, 0.9), (0, 0.85), (2, 0.8)],
+            "lines": [(1, 0.95), (2, 0.9), (0, 0.7)]}
+    assert [h.section for h in _retriever("score", dense_weight=1.0)._fuse(legs)][0] == "2.1"
+    legs["lines"] = [(0, 0.95), (2, 0.9), (1, 0.7)]
+    assert [h.section for h in _retriever("score", dense_weight=1.0)._fuse(legs)][0] == "1.1"
+    hit = _retriever("score", dense_weight=1.0)._fuse(legs)[0]
+    assert hit.leg_ranks == {"keyword": 1, "dense": 2, "lines": 1}
+
+
+def test_line_index_ranks_sections_by_their_best_line():
+    from rag.retrieve import LineIndex
+
+    class Vectors:   # lines 0-1 of chunk 0 (section 1.1), 2 of chunk 1 (2.1), 3 of chunk 2 (3.1)
+        def all_scores(self, query):
+            return np.array([0.2, 0.9, 0.5, 0.7], dtype="float32")
+
+    chunk_sections = [("notes", "1.1"), ("notes", "2.1"), ("notes", "3.1")]
+    ranked = LineIndex(Vectors(), [0, 0, 1, 2]).ranked(None, chunk_sections, candidates=5)
+    assert ranked == [(0, pytest.approx(0.9)), (2, pytest.approx(0.7)), (1, pytest.approx(0.5))]
+    assert len(LineIndex(Vectors(), [0, 0, 1, 2]).ranked(None, chunk_sections, candidates=2)) == 2

@@ -184,7 +184,8 @@ def _run_query(settings, args, **env):
 def test_query_path_does_not_import_torch(tiny_home, args):
     result, out, err = _run_query(tiny_home, args)
     assert result == {"code": 0, "heavy": []}, err[-1500:]   # English notes and question: not even Kiwi
-    assert "1.1" in out or "1.2" in out   # it did answer from the notes
+    # it did answer from the notes (the tiny random e5 ranks sections arbitrarily, so any of them)
+    assert any(title in out for title in ("GPU cluster", "Data center cooling", "Network fabric")), out
 
 
 def test_loanwords_of_the_index_reach_kiwi_when_it_is_first_needed():
@@ -227,6 +228,15 @@ def _chunk_texts(engine):
     return [index_text(c) for c in chunk_sections(sections, engine.settings.chunk_chars, engine.settings.chunk_overlap)]
 
 
+def _line_texts(engine):
+    from rag.ingest.chunking import chunk_sections, section_lines
+
+    engine._notes = None
+    sections = engine.read_notes().sections
+    chunks = chunk_sections(sections, engine.settings.chunk_chars, engine.settings.chunk_overlap)
+    return [line["text"] for line in section_lines(sections, chunks)]
+
+
 def test_rebuild_after_one_section_edit_embeds_only_changed_chunks(tmp_path, make_engine, fake_embedder):
     notes = tmp_path / "notes" / "tiny.en.md"
     notes.parent.mkdir()
@@ -235,15 +245,17 @@ def test_rebuild_after_one_section_edit_embeds_only_changed_chunks(tmp_path, mak
     engine = make_engine(notes=(notes.parent,), embedder=recorder)
     first = engine.build_index()
     before = _chunk_texts(engine)
-    assert first.embedded == len(before) == len(recorder.passages) == first.n_chunks
+    lines_before = _line_texts(engine)
+    assert len(before) == first.n_chunks and lines_before
+    assert first.embedded == len(before) + len(lines_before) == len(recorder.passages)
 
     notes.write_text(NOTES.replace("liquid cooling suits dense GPU racks", "air cooling suits light racks"))
     recorder.passages.clear()
     second = engine.build_index()
     after = _chunk_texts(engine)
-    changed = set(after) - set(before)
-    assert second.built and len(changed) == 1
-    assert recorder.passages == sorted(changed) and second.embedded == 1
+    changed = (set(after) - set(before)) | (set(_line_texts(engine)) - set(lines_before))
+    assert second.built and len(changed) == 2   # the edited section's chunk and its one line
+    assert sorted(recorder.passages) == sorted(changed) and second.embedded == 2
     # the index holds exactly what a full re-embedding would: cached rows are in the right places
     dense = engine.retriever().dense
     assert np.allclose(dense.vectors, fake_embedder.embed_passages(after), atol=1e-6)

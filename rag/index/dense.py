@@ -15,20 +15,32 @@ from ..types import Chunk
 
 
 def write_dense_index(path: Path, chunks: list[Chunk], vectors: np.ndarray) -> None:
-    import faiss
     from llama_index.core.schema import TextNode
-    from llama_index.vector_stores.faiss import FaissVectorStore
 
-    store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(vectors.shape[1]))
-    nodes = [
+    _persist(path, vectors, [
         TextNode(id_=chunk.id, text=chunk.text, embedding=vector.tolist(),
                  metadata={"doc": chunk.doc, "section": chunk.section, "title": chunk.title,
                            "language": chunk.language})
         for chunk, vector in zip(chunks, vectors)
-    ]
-    ids = store.add(nodes)
-    if ids != [str(i) for i in range(len(chunks))]:
-        raise RuntimeError("FAISS ids do not follow chunk order")   # our chunk list is the id map
+    ])
+
+
+def write_line_index(path: Path, vectors: np.ndarray) -> None:
+    """One vector per line of the notes, in the order of the build's ``lines.jsonl`` (its id map)."""
+    from llama_index.core.schema import TextNode
+
+    _persist(path, vectors, [TextNode(id_=f"line-{i}", text="", embedding=vector.tolist())
+                             for i, vector in enumerate(vectors)])
+
+
+def _persist(path: Path, vectors: np.ndarray, nodes) -> None:
+    import faiss
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(vectors.shape[1]))
+    ids = store.add(nodes) if nodes else []
+    if ids != [str(i) for i in range(len(nodes))]:
+        raise RuntimeError("FAISS ids do not follow the list order")   # our chunk/line list is the id map
     store.persist(persist_path=str(path))
 
 

@@ -28,7 +28,8 @@ from ..errors import IndexMismatchError, IndexMissingError
 from ..types import Chunk, Section
 
 FORMAT = "course-rag-index"
-FORMAT_VERSION = 1
+# v2: one vector per line of the notes (lines.faiss, lines.jsonl) beside the chunk vectors, for the line leg
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 READERS = ".readers"          # readers hold a shared flock on it while they load the build
 BUILD_LOCK = ".build.lock"    # builders hold an exclusive flock on it while they write, swap and prune
@@ -45,6 +46,7 @@ class IndexData:
     chunk_tokens: list[tuple[str, ...]]
     glossary: list[dict]
     loanwords: list[str]
+    lines: list[dict]          # {"chunk": index of the chunk holding the line, "text": what was embedded}
 
 
 def expected_manifest(settings, embedder_id: str, dim: int, notes_hash: str) -> dict:
@@ -109,8 +111,9 @@ def _new_build_id() -> str:
 
 def write_build(index_dir: Path, manifest: dict, sections: list[Section], chunks: list[Chunk],
                 chunk_tokens: list[tuple[str, ...]], glossary: list[dict], loanwords: list[str],
-                write_vectors) -> Path:
-    """Write a complete build, then make it current. ``write_vectors(path)`` writes the FAISS file."""
+                write_vectors, lines: list[dict], write_line_vectors) -> Path:
+    """Write a complete build, then make it current. ``write_vectors(path)`` writes the chunks' FAISS
+    file, ``write_line_vectors(path)`` the lines' one."""
     index_dir = Path(index_dir)
     builds = index_dir / "builds"
     builds.mkdir(parents=True, exist_ok=True)
@@ -128,7 +131,11 @@ def write_build(index_dir: Path, manifest: dict, sections: list[Section], chunks
             (staging / "glossary.json").write_text(
                 json.dumps({"entries": glossary, "loanwords": loanwords}, ensure_ascii=False, indent=1),
                 encoding="utf-8")
+            with open(staging / "lines.jsonl", "w", encoding="utf-8") as out:
+                for line in lines:
+                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
             write_vectors(staging / "dense.faiss")
+            write_line_vectors(staging / "lines.faiss")
             (staging / READERS).touch()
             # the manifest goes last: a folder without one is never a complete build
             (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -248,9 +255,12 @@ def _read(index_dir: Path, root: Path) -> IndexData:
             tokens.append(tuple(data.pop("tokens")))
             chunks.append(Chunk(**data))
         glossary = json.loads((root / "glossary.json").read_text(encoding="utf-8"))
+        lines = [json.loads(line) for line in (root / "lines.jsonl").read_text(encoding="utf-8").splitlines()]
+        if any(not 0 <= line["chunk"] < len(chunks) for line in lines):
+            raise ValueError("a line points at no chunk")
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise IndexMismatchError(f"The index at {index_dir} is damaged ({exc}). Rebuild with: rag index") from exc
     if len(chunks) != manifest.get("n_chunks"):
         raise IndexMismatchError(f"The index at {index_dir} is incomplete ({len(chunks)} chunks, manifest says "
                                  f"{manifest.get('n_chunks')}). Rebuild with: rag index")
-    return IndexData(root, manifest, sections, chunks, tokens, glossary["entries"], glossary["loanwords"])
+    return IndexData(root, manifest, sections, chunks, tokens, glossary["entries"], glossary["loanwords"], lines)

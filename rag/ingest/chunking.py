@@ -6,6 +6,8 @@ header so that a row is never read without its column names.
 """
 from __future__ import annotations
 
+import re
+
 from ..types import Chunk, Section
 
 
@@ -110,3 +112,48 @@ def index_text(chunk: Chunk) -> str:
 
 def chunk_sections(sections: list[Section], max_chars: int = 900, overlap: int = 150) -> list[Chunk]:
     return [chunk for section in sections for chunk in chunk_section(section, max_chars, overlap)]
+
+
+def section_units(section: Section) -> list[str]:
+    """Lines of a section as answer units; a table row becomes "header: cell; header: cell"."""
+    units, header = [], None
+    for line in section.text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("|"):
+            cells = [c.strip() for c in stripped.strip("|").split("|")]
+            if all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
+                continue
+            if header is None:
+                header = cells
+                continue
+            pairs = [f"{h}: {c}" if h else c for h, c in zip(header, cells) if c]
+            units.append("; ".join(pairs))
+            continue
+        header = None
+        units.append(re.sub(r"^[-*:]\s*|^\d+\)\s*", "", stripped))
+    return [u for u in units if u]
+
+
+def line_text(section: Section, unit: str) -> str:
+    """What the line leg embeds for one line: its section's number and title give a short line its topic."""
+    return f"{section.section} {section.title}\n{unit}"
+
+
+def section_lines(sections: list[Section], chunks: list[Chunk]) -> list[dict]:
+    """Every line of the notes (``section_units``), each with the chunk that holds it: a line found by the
+    line leg brings its chunk into the hit like any other leg. A table row, rewritten as "header: cell",
+    or a line cut across chunks falls back to its section's first chunk."""
+    by_section: dict[tuple[str, str, str], list[int]] = {}
+    for position, chunk in enumerate(chunks):
+        by_section.setdefault((chunk.doc, chunk.language, chunk.section), []).append(position)
+    lines = []
+    for section in sections:
+        positions = by_section.get((section.doc, section.language, section.section))
+        if not positions:
+            continue
+        for unit in section_units(section):
+            holder = next((p for p in positions if unit in chunks[p].text), positions[0])
+            lines.append({"chunk": holder, "text": line_text(section, unit)})
+    return lines
