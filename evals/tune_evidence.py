@@ -1,6 +1,6 @@
 """Choose the evidence-line constants of ``rag/evidence.py`` on the DEV split only.
 
-Each combination of OTHER_SECTION_SHARE, TOP_SECTION_SHARE and RANK_PENALTY is run through the whole extractive
+Each combination of OTHER_SECTION_SHARE, TOP_SECTION_SHARE, RANK_PENALTY and LINE_COSINE_WEIGHT is run through the whole extractive
 evaluation (retrieval, answerability, evidence, citations; about 10 s each here) and the one with the largest
 citation precision + key-fact recall is named. Both count: a line from a neighbouring section makes a citation
 the student checks in vain, a line left out of the right section leaves the answer short.
@@ -25,9 +25,10 @@ from rag.engine import Engine
 from .runner import is_test_split, load_gold, run_eval
 
 GRID = {
-    "OTHER_SECTION_SHARE": (0.8, 0.9, 1.0, 1.1),
-    "TOP_SECTION_SHARE": (0.2, 0.3, 0.5),
-    "RANK_PENALTY": (0.3, 0.6, 0.8, 1.2),
+    "OTHER_SECTION_SHARE": (0.9, 1.0, 1.1),
+    "TOP_SECTION_SHARE": (0.2, 0.3),
+    "RANK_PENALTY": (0.8, 1.2, 1.6),
+    "LINE_COSINE_WEIGHT": (0.0, 1.0, 2.0, 4.0),
 }
 
 

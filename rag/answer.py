@@ -137,7 +137,8 @@ class Answerer:
         if reference.overview:
             evidence = table_of_contents(sections)
         else:
-            evidence = select_evidence(sections, retrieval.expanded_tokens, weights) if sections else []
+            evidence = (select_evidence(sections, retrieval.expanded_tokens, weights,
+                                        line_cosines=retrieval.line_cosines) if sections else [])
             if "url" in asked_slots(question):   # only a URL is specific enough: any line has some number
                 evidence = add_slot_lines(evidence, sections, lambda text: not slot_filled("url", text))
         return Gathered(retrieval, hits, sections, evidence, weights, evidence_score(retrieval.features), reference)

@@ -161,6 +161,9 @@ class ClaimChecker:
             if (_is_name(name) or _capitalised_inside(body, match.start())) and name.lower() not in plain_lines \
                     and not (set(tokenize(name)) <= support):
                 return SentenceCheck(sentence, False, f"name {name} not in the cited lines", ids, numbers)
+        swapped = self._swapped_owner(body, tokens)
+        if swapped:
+            return SentenceCheck(sentence, False, swapped, ids, numbers)
         # a course term taken from another line ("CUDA ... 가상 GPU의 약자") mixes two facts into one claim
         stray = sorted(t for t in tokens & self.course_terms if t not in support)
         if stray:
@@ -173,6 +176,49 @@ class ClaimChecker:
             if cosine >= PARAPHRASE_COSINE:
                 return SentenceCheck(sentence, True, "", ids, numbers)
         return SentenceCheck(sentence, False, f"only {share:.0%} of its words are in the cited lines", ids, numbers)
+
+
+    def _swapped_owner(self, body: str, tokens: set[str]) -> str:
+        """Why the sentence gives one thing what the notes say of another, or "".
+
+        Word overlap cannot see who owns a property: from "CPU: ... 복잡한 논리 처리에 적합; GPU: ... 병렬 작업에
+        최적화" the sentence "GPU는 복잡한 논리 처리에 더 적합" finds all its words. When the evidence describes
+        several things side by side (table columns, "X : ..." lines) and the sentence names exactly one of them,
+        its words must lean more on that thing's cells than on another's. A sentence naming two ("CPU는 ...,
+        GPU는 ...") is left alone: which clause belongs to which is beyond a word count.
+        """
+        cells = _owner_cells(self.lines)
+        if len(cells) < 2:
+            return ""
+        named = [owner for owner in cells if owner in tokens]
+        if len(named) != 1:
+            return ""
+        owner = named[0]
+        words = tokens - set(cells)
+        own = cells[owner]
+        others = set().union(*(c for o, c in cells.items() if o != owner))
+        own_only, other_only = words & (own - others), words & (others - own)
+        if len(other_only) >= 2 and len(other_only) > len(own_only):
+            return f"says of {owner.upper() if owner.isascii() else owner} what the notes say of another"
+        return ""
+
+
+_CELL = re.compile(r"^\s*([^:;]{1,40}?)\s*:\s*(.+?)\s*$")
+
+
+def _owner_cells(lines: list[EvidenceLine]) -> dict[str, set[str]]:
+    """One-word owners of "owner: text" cells (table rows as "header: cell; ...", "CPU : ..." lines) and the
+    words of all their cells, when at least two owners are described."""
+    cells: dict[str, set[str]] = {}
+    for line in lines:
+        for piece in line.text.split("; "):
+            match = _CELL.match(piece)
+            if not match:
+                continue
+            header = tokenize(match.group(1))
+            if len(header) == 1:
+                cells.setdefault(header[0], set()).update(tokenize(match.group(2)))
+    return cells if len(cells) >= 2 else {}
 
 
 def _supporting(lines: list[EvidenceLine], tokens: set[str]) -> list[EvidenceLine]:

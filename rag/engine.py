@@ -208,8 +208,9 @@ class Engine:
                 f"{len(data.lines)} lines. Rebuild with: rag index --force")
         glossary = Glossary([GlossaryEntry.from_dict(e) for e in data.glossary])
         line_chunks = [line["chunk"] for line in data.lines]
+        units = [line["unit"] for line in data.lines]
         return Retriever(data.chunks, data.chunk_tokens, dense, embedder, glossary, self.settings,
-                         LineIndex(line_index, line_chunks)), data
+                         LineIndex(line_index, line_chunks, units)), data
 
     # -- answering ------------------------------------------------------------------------------------
     def generator(self, name: str | None = None):

@@ -29,6 +29,9 @@ TOP_SECTION_SHARE = 0.2
 # virtualization" -> every item of 5.3), even lines that repeat none of the question's words.
 TITLE_WEIGHT = 0.8
 RANK_PENALTY = 0.8              # a line's score minus this per rank of its section (fitted as above)
+# A line's cosine with the question (the line leg's, scaled 0-1 over the candidate lines) adds this much: a
+# paraphrase ("graphics chip" for GPU) shares no word with the line that answers it.
+LINE_COSINE_WEIGHT = 0.0
 
 
 @dataclass(frozen=True)
@@ -53,15 +56,22 @@ def unit_score(unit_tokens: set[str], wanted: set[str], weights: dict[str, float
 
 
 def select_evidence(sections: list[Section], query_tokens, token_weights: dict[str, float],
-                    max_lines: int = MAX_LINES) -> list[EvidenceLine]:
-    """The lines of the top three sections that best match the question, in reading order, numbered."""
+                    max_lines: int = MAX_LINES, line_cosines: dict | None = None) -> list[EvidenceLine]:
+    """The lines of the top three sections that best match the question, in reading order, numbered.
+
+    ``line_cosines``: (doc, language, section, line) -> the question's cosine with the line (the line leg's).
+    """
     wanted = set(query_tokens)
+    candidates = [(rank, section, order, text) for rank, section in enumerate(sections[:3])
+                  for order, text in enumerate(section_units(section))]
+    closeness = _scaled_cosines(candidates, line_cosines or {})
     scored: list[tuple[Section, str, float, int]] = []
-    for rank, section in enumerate(sections[:3]):
-        title_score = TITLE_WEIGHT * unit_score(set(tokenize(section.title)), wanted, token_weights)
-        for order, text in enumerate(section_units(section)):
-            score = unit_score(set(tokenize(text)), wanted, token_weights) + title_score
-            scored.append((section, text, score - RANK_PENALTY * rank if score > 0 else 0.0, order))
+    titles: dict[int, float] = {}
+    for (rank, section, order, text), close in zip(candidates, closeness):
+        if rank not in titles:
+            titles[rank] = TITLE_WEIGHT * unit_score(set(tokenize(section.title)), wanted, token_weights)
+        score = unit_score(set(tokenize(text)), wanted, token_weights) + titles[rank] + LINE_COSINE_WEIGHT * close
+        scored.append((section, text, score - RANK_PENALTY * rank if score > 0 else 0.0, order))
     if not scored:
         return []
     best = max(s[2] for s in scored)
@@ -76,6 +86,17 @@ def select_evidence(sections: list[Section], query_tokens, token_weights: dict[s
     chosen.sort(key=lambda s: (section_order[id(s[0])], s[3]))
     return [EvidenceLine(n, section, text, score, order)
             for n, (section, text, score, order) in enumerate(chosen, start=1)]
+
+
+def _scaled_cosines(candidates, line_cosines: dict) -> list[float]:
+    """Each candidate line's cosine with the question mapped to 0-1 over the candidates (0 when unknown)."""
+    cosines = [line_cosines.get((section.doc, section.language, section.section, text))
+               for _, section, _, text in candidates]
+    known = [c for c in cosines if c is not None]
+    if len(known) < 2 or max(known) == min(known):
+        return [0.0] * len(candidates)
+    low, spread = min(known), max(known) - min(known)
+    return [(c - low) / spread if c is not None else 0.0 for c in cosines]
 
 
 def numbered_block(lines: list[EvidenceLine]) -> str:

@@ -26,14 +26,16 @@ LEGS = ("dense", "keyword", "lines")
 
 @dataclass(frozen=True)
 class LineIndex:
-    """Vectors of the notes' lines and, for each, the chunk that holds it."""
+    """Vectors of the notes' lines and, for each, the chunk that holds it (and the line's own text, as
+    ``section_units`` gives it, so evidence selection can look a line's cosine up)."""
 
     vectors: DenseIndex
     chunks: list[int]
+    units: list[str] = field(default_factory=list)
 
-    def ranked(self, query_vector, chunk_sections: list, candidates: int) -> list[tuple[int, float]]:
-        """Sections by their best line's cosine, best first, as (chunk holding that line, cosine)."""
-        cosines = self.vectors.all_scores(query_vector)
+    def ranked(self, cosines: np.ndarray, chunk_sections: list, candidates: int) -> list[tuple[int, float]]:
+        """Sections by their best line's cosine (``cosines``: the query's with every line), best first, as
+        (chunk holding that line, cosine)."""
         best: dict = {}
         for line in np.argsort(-cosines, kind="stable"):
             key = chunk_sections[self.chunks[line]]
@@ -51,6 +53,8 @@ class Retrieval:
     query_tokens: tuple[str, ...]
     expanded_tokens: tuple[str, ...]
     features: dict = field(default_factory=dict)   # evidence for the refusal decision
+    # (doc, language, section, line text) -> the question's cosine with that line, when the line leg ran
+    line_cosines: dict = field(default_factory=dict)
 
 
 class Retriever:
@@ -82,6 +86,7 @@ class Retriever:
             best = ranked_legs["keyword"][0][1] if ranked_legs["keyword"] else 0.0
             features["keyword_norm"] = best / (self.keyword.max_possible(expanded) or 1.0)
         use_lines = "lines" in legs and self.lines is not None and self.settings.line_weight > 0
+        by_line: dict = {}
         if "dense" in legs or use_lines:
             vector = self.embedder.embed_queries([question])[0]
         if "dense" in legs:
@@ -89,10 +94,19 @@ class Retriever:
             ranked_legs["dense"] = self.dense.top(cosines, self.settings.candidates)
             features.update(_dense_features(cosines))
         if use_lines:
-            ranked_legs["lines"] = self.lines.ranked(vector, self.chunk_sections, self.settings.candidates)
+            line_cosines = self.lines.vectors.all_scores(vector)
+            ranked_legs["lines"] = self.lines.ranked(line_cosines, self.chunk_sections, self.settings.candidates)
+            features.update({"line_" + name: value for name, value in _dense_features(line_cosines).items()})
+            by_line = self._line_cosines(line_cosines)
         hits = self._fuse(ranked_legs)[:k]
         features["coverage"] = _coverage(query_tokens, hits[:3], self.chunks_tokens_of)
-        return Retrieval(hits, query_tokens, expanded, features)
+        return Retrieval(hits, query_tokens, expanded, features, by_line)
+
+    def _line_cosines(self, cosines: np.ndarray) -> dict:
+        if not self.lines.units:
+            return {}
+        return {(chunk.doc, chunk.language, chunk.section, unit): float(cosine)
+                for chunk, unit, cosine in zip((self.chunks[c] for c in self.lines.chunks), self.lines.units, cosines)}
 
     def search(self, question: str, k: int | None = None, legs=None, glossary: bool | None = None) -> list[Hit]:
         return self.retrieve(question, k, legs, glossary).hits

@@ -357,3 +357,26 @@ def test_a_quoted_two_syllable_korean_notes_word_anchors_the_question(vocab):
     assert anchored("'배포'라는 단어가 나오는 맥락을 정리해 줘", "", vocab)
     assert not anchored("'냉각'이라는 단어가 나오는 맥락을 정리해 줘", "", vocab)
     assert not anchored("'AI' 얘기 나오는 곳", "", vocab)     # two Latin letters are too common to anchor
+
+
+def _units_of(number: str, language: str) -> list[EvidenceLine]:
+    from rag.ingest.chunking import section_units
+
+    section = next(s for s in load_notes([CORPUS]).sections if s.section == number and s.language == language)
+    return [EvidenceLine(i, section, text, 1.0, i - 1) for i, text in enumerate(section_units(section), start=1)]
+
+
+@pytest.mark.parametrize("language, sentence, swapped", [
+    ("ko", "GPU는 복잡한 논리 처리 및 제어에 더 적합합니다 [4.5].", True),
+    ("ko", "CPU는 복잡한 논리 처리 및 제어에 적합합니다 [4.5].", False),
+    ("ko", "GPU는 병렬 작업에 최적화되어 있습니다 [4.5].", False),
+    ("ko", "CPU는 순차 작업에, GPU는 병렬 작업에 최적화되어 있습니다 [4.5].", False),   # names both: left alone
+    ("en", "The GPU is suitable for complex logic and control [4.5].", True),
+    ("en", "GPUs are optimized for parallel tasks [4.5].", False),
+])
+def test_a_sentence_that_gives_one_column_what_the_notes_say_of_another_is_dropped(language, sentence, swapped):
+    # the claim check saw only words: "GPU ... 복잡한 논리 처리에 적합" found every word in 4.5's CPU column
+    checker = ClaimChecker(_units_of("4.5", language), "CPU와 GPU 차이", lambda s: set(tokenize(s.text)))
+    result = checker.check(sentence)
+    assert result.supported is not swapped, result.reason
+    assert ("what the notes say of another" in result.reason) is swapped

@@ -52,11 +52,9 @@ def test_the_line_leg_is_weighted_and_can_decide_a_tie_between_the_other_legs():
 def test_line_index_ranks_sections_by_their_best_line():
     from rag.retrieve import LineIndex
 
-    class Vectors:   # lines 0-1 of chunk 0 (section 1.1), 2 of chunk 1 (2.1), 3 of chunk 2 (3.1)
-        def all_scores(self, query):
-            return np.array([0.2, 0.9, 0.5, 0.7], dtype="float32")
-
+    # lines 0-1 are in chunk 0 (section 1.1), line 2 in chunk 1 (2.1), line 3 in chunk 2 (3.1)
+    cosines = np.array([0.2, 0.9, 0.5, 0.7], dtype="float32")
     chunk_sections = [("notes", "1.1"), ("notes", "2.1"), ("notes", "3.1")]
-    ranked = LineIndex(Vectors(), [0, 0, 1, 2]).ranked(None, chunk_sections, candidates=5)
+    ranked = LineIndex(None, [0, 0, 1, 2]).ranked(cosines, chunk_sections, candidates=5)
     assert ranked == [(0, pytest.approx(0.9)), (2, pytest.approx(0.7)), (1, pytest.approx(0.5))]
-    assert len(LineIndex(Vectors(), [0, 0, 1, 2]).ranked(None, chunk_sections, candidates=2)) == 2
+    assert len(LineIndex(None, [0, 0, 1, 2]).ranked(cosines, chunk_sections, candidates=2)) == 2

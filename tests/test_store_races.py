@@ -25,7 +25,7 @@ def _write(index_dir: Path, n_chunks: int, label: str) -> Path:
     manifest = {"format": store.FORMAT, "format_version": store.FORMAT_VERSION, "label": label,
                 "n_chunks": n_chunks, "n_sections": 1}
     return store.write_build(index_dir, manifest, [section], chunks, [("t",)] * n_chunks, [], [label],
-                             lambda path: path.write_bytes(label.encode()), [{"chunk": 0, "text": label}],
+                             lambda path: path.write_bytes(label.encode()), [{"chunk": 0, "unit": label, "text": label}],
                              lambda path: path.write_bytes(label.encode()))
 
 

@@ -28,8 +28,9 @@ from ..errors import IndexMismatchError, IndexMissingError
 from ..types import Chunk, Section
 
 FORMAT = "course-rag-index"
-# v2: one vector per line of the notes (lines.faiss, lines.jsonl) beside the chunk vectors, for the line leg
-FORMAT_VERSION = 2
+# v2: one vector per line of the notes (lines.faiss, lines.jsonl) beside the chunk vectors, for the line leg;
+# v3: lines.jsonl also holds each line's own text ("unit"), so evidence selection can use its cosine
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 READERS = ".readers"          # readers hold a shared flock on it while they load the build
 BUILD_LOCK = ".build.lock"    # builders hold an exclusive flock on it while they write, swap and prune
@@ -46,7 +47,7 @@ class IndexData:
     chunk_tokens: list[tuple[str, ...]]
     glossary: list[dict]
     loanwords: list[str]
-    lines: list[dict]          # {"chunk": index of the chunk holding the line, "text": what was embedded}
+    lines: list[dict]          # {"chunk": the chunk holding the line, "unit": the line, "text": what was embedded}
 
 
 def expected_manifest(settings, embedder_id: str, dim: int, notes_hash: str) -> dict:
@@ -256,7 +257,7 @@ def _read(index_dir: Path, root: Path) -> IndexData:
             chunks.append(Chunk(**data))
         glossary = json.loads((root / "glossary.json").read_text(encoding="utf-8"))
         lines = [json.loads(line) for line in (root / "lines.jsonl").read_text(encoding="utf-8").splitlines()]
-        if any(not 0 <= line["chunk"] < len(chunks) for line in lines):
+        if any(not 0 <= line["chunk"] < len(chunks) or "unit" not in line for line in lines):
             raise ValueError("a line points at no chunk")
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise IndexMismatchError(f"The index at {index_dir} is damaged ({exc}). Rebuild with: rag index") from exc

@@ -155,5 +155,5 @@ def section_lines(sections: list[Section], chunks: list[Chunk]) -> list[dict]:
             continue
         for unit in section_units(section):
             holder = next((p for p in positions if unit in chunks[p].text), positions[0])
-            lines.append({"chunk": holder, "text": line_text(section, unit)})
+            lines.append({"chunk": holder, "unit": unit, "text": line_text(section, unit)})
     return lines
