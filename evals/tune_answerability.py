@@ -32,14 +32,16 @@ def prepared(engine, gold):
     rows = []
     for item in gold:
         found = answerer.gather(item.question, item.lang)
-        rows.append((item, "\n".join(line.text for line in found.evidence), found.score, bool(found.reference)))
+        rows.append((item, "\n".join(line.text for line in found.evidence), found.score, bool(found.reference),
+                     found.retrieval.features.get("line_dense_top", 0.0)))
     return answerer.vocabulary(), rows
 
 
 def score_variant(rows, vocab, rules: Rules, threshold: float) -> dict:
     outcomes = {"answer": [], "partial": [], "refuse": []}
-    for item, lines, score, named in rows:
-        decision = assess(item.question, item.lang, lines, score, threshold, vocab, rules, named_in_notes=named)
+    for item, lines, score, named, line_cosine in rows:
+        decision = assess(item.question, item.lang, lines, score, threshold, vocab, rules, named_in_notes=named,
+                          line_cosine=line_cosine)
         outcomes[item.expected].append((item, decision.outcome))
     covered = outcomes["answer"] + outcomes["partial"]
     return {
@@ -61,21 +63,25 @@ def variants(base_threshold: float):
     # Korean nouns: off, or soft below an evidence score and (korean_noun_share) only when such nouns are that
     # share of the part's content words. The "rare" rule was never chosen on 312 or 412 dev items; one setting
     # of it stays in the grid as a check.
-    nouns = [("off", 0.0, 0.0)] + [("soft", v, share) for v in (0.5, 0.6, 0.7) for share in (0.0, 0.25, 0.34, 0.5)]
+    # The line gate (korean_noun_line_cosine; 0 = none) came with the line leg: e5 cosines of a question with its
+    # closest line sit in 0.82-0.89 here, so the grid walks that band.
+    nouns = [("off", 0.0, 0.0, 0.0)] + [("soft", v, share, gate) for v in (0.5, 0.6, 0.7) for share in (0.0, 0.25, 0.5)
+                                         for gate in (0.0, 0.86, 0.87, 0.875, 0.88, 0.885, 0.89)]
     rare = [("off", 4.0, 0.0), ("rare", 4.0, 0.6)]
     # Tried on the 512 dev items and dropped: an English twin of the Korean-noun rule (lower-case words the notes
     # never use, Zipf < 5, as gaps below evidence 0.4-0.6 when they are >= 34-67% of the content words): at best
     # refusal recall +0.000 for false refusals +0.009 (English 0.012 -> 0.031); "banks", "scams", "drivers"
     # paraphrase covered questions as often as "overheating", "recurrent" mark missing ones.
     thresholds = [base_threshold + d for d in (-0.15, -0.1, -0.05, 0.0, 0.05, 0.1, 0.15)]
-    for (noun_rule, noun_score, share), (rare_rule, zipf, rare_score), threshold in itertools.product(nouns, rare, thresholds):
-        yield Rules(noun_rule, noun_score, korean_noun_share=share, english_dictionary=True, question_numbers=False,
-                    anchors=True, rare_gaps=rare_rule, rare_zipf=zipf, rare_gap_score=rare_score), round(threshold, 4)
+    for (noun_rule, noun_score, share, gate), (rare_rule, zipf, rare_score), threshold in itertools.product(nouns, rare, thresholds):
+        yield Rules(noun_rule, noun_score, korean_noun_share=share, korean_noun_line_cosine=gate, english_dictionary=True,
+                    question_numbers=False, anchors=True, rare_gaps=rare_rule, rare_zipf=zipf,
+                    rare_gap_score=rare_score), round(threshold, 4)
 
 
 def complexity(rules: Rules) -> int:
     return ((rules.korean_nouns != "off") + rules.english_dictionary + rules.question_numbers + rules.anchors
-            + (rules.rare_gaps != "off"))
+            + (rules.rare_gaps != "off") + (rules.korean_noun_line_cosine > 0))
 
 
 def choose(results: list[dict], base: float) -> dict:
@@ -123,11 +129,12 @@ def main(argv=None) -> int:
              f"Gold: `{args.gold}` ({len(gold)} items). Choice rule: the highest refusal recall minus "
              f"{FALSE_REFUSAL_COST:g} x the false refusal rate, then the simpler rule (`evals/tune_answerability.py`, "
              "`choose`).", "",
-             "| korean nouns | noun score | noun share | rare gaps | rare zipf | rare score | threshold | false refusals (ko / en) "
-             "| refusal recall | partial recall |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "| korean nouns | noun score | noun share | noun line gate | rare gaps | rare zipf | rare score | threshold "
+             "| false refusals (ko / en) | refusal recall | partial recall |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(results, key=lambda r: -((r["refusal_recall"] or 0) - FALSE_REFUSAL_COST * (r["false_refusal_rate"] or 0)))[:40]:
         rules = r["rules"]
-        lines.append(f"| {rules['korean_nouns']} | {rules['korean_noun_score']} | {rules['korean_noun_share']} | {rules['rare_gaps']} | "
+        lines.append(f"| {rules['korean_nouns']} | {rules['korean_noun_score']} | {rules['korean_noun_share']} | "
+                     f"{rules['korean_noun_line_cosine']} | {rules['rare_gaps']} | "
                      f"{rules['rare_zipf']} | {rules['rare_gap_score']} | {r['threshold']} | {r['false_refusal_rate']:.3f} "
                      f"({r['false_refusals_ko']:.3f} / {r['false_refusals_en']:.3f}) | {r['refusal_recall']:.3f} | "
                      f"{'-' if r['partial_recall'] is None else format(r['partial_recall'], '.3f')} |")

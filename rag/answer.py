@@ -201,7 +201,8 @@ class Answerer:
             yield self._refusal(hits, base)
             return
         coverage = assess(standalone, language, "\n".join(line.text for line in evidence), score,
-                          self.settings.refusal_threshold, self.vocabulary(), named_in_notes=bool(found.reference))
+                          self.settings.refusal_threshold, self.vocabulary(), named_in_notes=bool(found.reference),
+                          line_cosine=retrieval.features.get("line_dense_top", 0.0))
         base["coverage"] = coverage
         if coverage.outcome == REFUSE:
             yield self._refusal(hits, base)
