@@ -519,6 +519,27 @@ def anchored(question: str, evidence_text: str, vocab: "NotesVocabulary") -> boo
                and t.lower() in lowered for t in tokenize(question))
 
 
+# "Which parts of the notes mention inference?", "실시간 얘기 나오는 데 다 찾아줘": a question asking where the notes say
+# something is answered by the sections that say it, however weakly its few words retrieve a whole section.
+_LOCATE = re.compile(
+    r"\b(?:where|which\s+(?:parts?|sections?|chapters?))\b[^?]*?\b(?:mention\w*|talks?\s+about|discuss\w*|comes?\s+up|"
+    r"covers?)\b|(?:나오는|나온|언급(?:하는|된|되는)?|다루는)\s*(?:데|곳|부분|섹션|챕터)|어디(?:에|서)?\s*(?:나와|나오|언급)",
+    re.IGNORECASE)
+_LOCATE_FRAME = frozenset("part note mention section chapter course role sense talk discuss come cover way "
+                          "나오 얘기 각각 찾 내용 부분 곳 데 다 무슨 어디 언급 군데 정리".split())
+
+
+def asks_where_notes_say(question: str, evidence_text: str, vocab: "NotesVocabulary") -> bool:
+    """A "where do the notes mention X" question whose every content word is a notes word, some of them in the
+    evidence lines ("Where do the notes mention liquid cooling?" is not: the notes never say "liquid")."""
+    if not _LOCATE.search(question):
+        return False
+    words = [t for t in tokenize(question) if t not in _LOCATE_FRAME and t.lower() not in _QUESTION_WORDS]
+    evidence = set(tokenize(evidence_text))
+    return (bool(words) and all(t in vocab.section_count for t in words)
+            and any(t in evidence for t in words))
+
+
 _REFERS_BACK = re.compile(r"\b(?:it|its|this|that|them|they|their|there)\b|그것|그거|이것|이거|거기|그걸|여기서", re.IGNORECASE)
 
 
@@ -538,7 +559,8 @@ def assess(question: str, language: str, evidence_text: str, evidence_score: flo
     rules = rules or DEFAULT_RULES
     coverage = Coverage(ANSWER, evidence_score=evidence_score)
     if evidence_score < threshold and not named_in_notes and not (
-            rules.anchors and anchored(question, evidence_text, vocab)):
+            rules.anchors and (anchored(question, evidence_text, vocab)
+                               or asks_where_notes_say(question, evidence_text, vocab))):
         coverage.outcome = REFUSE
         coverage.reasons.append(f"weak retrieval evidence ({evidence_score:.2f} < {threshold:.2f})")
         return coverage

@@ -380,3 +380,15 @@ def test_a_sentence_that_gives_one_column_what_the_notes_say_of_another_is_dropp
     result = checker.check(sentence)
     assert result.supported is not swapped, result.reason
     assert ("what the notes say of another" in result.reason) is swapped
+
+
+def test_a_where_do_the_notes_mention_question_is_not_refused_for_weak_evidence(vocab):
+    # few words retrieve a whole section weakly; the notes' own word in the evidence lines answers "where"
+    lines = "컴퓨팅 플랫폼 : AI 학습(Training) 및 추론(Inferencing)을 위한 계산 능력 제공\nAI inference and training"
+    located = assess("Which parts of the notes mention inference, and in what role?", "en", lines, 0.0, 0.22, vocab)
+    assert located.outcome == ANSWER
+    # the same frame around a topic the notes lack, or a plain question with weak evidence: still refused
+    for question in ("Where do the notes mention liquid cooling?", "What role does inference play in PUE?"):
+        assert assess(question, "en", lines, 0.0, 0.22, vocab).outcome == REFUSE, question
+    korean = assess("추론 얘기 나오는 데 다 찾아줘", "ko", "추론(Inferencing)을 위한 계산 능력 제공", 0.0, 0.22, vocab)
+    assert korean.outcome == ANSWER
