@@ -66,7 +66,7 @@ def variants(base_threshold: float):
     # The line gate (korean_noun_line_cosine; 0 = none) came with the line leg: e5 cosines of a question with its
     # closest line sit in 0.82-0.89 here, so the grid walks that band.
     nouns = [("off", 0.0, 0.0, 0.0)] + [("soft", v, share, gate) for v in (0.5, 0.6, 0.7) for share in (0.0, 0.25, 0.5)
-                                         for gate in (0.0, 0.86, 0.87, 0.875, 0.88, 0.885, 0.89)]
+                                         for gate in (0.0, 0.85, 0.855, 0.86, 0.865, 0.87, 0.875, 0.88, 0.89)]
     rare = [("off", 4.0, 0.0), ("rare", 4.0, 0.6)]
     # Tried on the 512 dev items and dropped: an English twin of the Korean-noun rule (lower-case words the notes
     # never use, Zipf < 5, as gaps below evidence 0.4-0.6 when they are >= 34-67% of the content words): at best

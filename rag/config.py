@@ -73,7 +73,7 @@ class Settings:
     max_new_tokens: int = 200
     context_tokens: int = 600         # prompt budget for the notes; prefill dominates CPU latency
     max_question_chars: int = 2000
-    # evidence below this refuses: chosen with the rules of rag/answerability.py on the 512-item dev split only
+    # evidence below this refuses: chosen with the rules of rag/answerability.py on the 612-item dev split only
     # (python -m evals.tune_answerability; evals/reports/answerability/), int8 ONNX query encoder
     refusal_threshold: float = 0.2208
     device: str = "auto"              # auto | cpu | cuda
