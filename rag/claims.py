@@ -191,16 +191,36 @@ class ClaimChecker:
         if len(cells) < 2:
             return ""
         named = [owner for owner in cells if owner in tokens]
-        if len(named) != 1:
+        if not named:
             return ""
-        owner = named[0]
-        words = tokens - set(cells)
-        own = cells[owner]
-        others = set().union(*(c for o, c in cells.items() if o != owner))
-        own_only, other_only = words & (own - others), words & (others - own)
-        if len(other_only) >= 2 and len(other_only) > len(own_only):
-            return f"says of {owner.upper() if owner.isascii() else owner} what the notes say of another"
+        if len(named) == 1:
+            return _leans_on_another(named[0], tokens - set(cells), cells)
+        # "GPU는 복잡한 논리 처리에 더 적합하기 때문에 CPU는 ...": each clause whose subject is one of them (a Korean
+        # topic/subject particle, or "GPUs are/have") is judged on its own words
+        for owner, clause in _subject_clauses(body, named):
+            swapped = _leans_on_another(owner, set(tokenize(clause)) - set(cells), cells)
+            if swapped:
+                return swapped
         return ""
+
+
+def _leans_on_another(owner: str, words: set[str], cells: dict[str, set[str]]) -> str:
+    own = cells[owner]
+    others = set().union(*(c for o, c in cells.items() if o != owner))
+    own_only, other_only = words & (own - others), words & (others - own)
+    if len(other_only) >= 2 and len(other_only) > len(own_only):
+        return f"says of {owner.upper() if owner.isascii() else owner} what the notes say of another"
+    return ""
+
+
+def _subject_clauses(body: str, owners: list[str]) -> list[tuple[str, str]]:
+    """(owner, text up to the next subject) for each owner written as a clause's subject."""
+    names = "|".join(re.escape(o) for o in sorted(owners, key=len, reverse=True))
+    subject = re.compile(rf"(?<![A-Za-z0-9])({names})(?:s)?(?:\s*(?:은|는|이|가)(?![가-힣])|\s+(?:is|are|has|have|was|were)\b)",
+                         re.IGNORECASE)
+    starts = [(m.start(), m.group(1).lower()) for m in subject.finditer(body)]
+    return [(owner, body[start:(starts[i + 1][0] if i + 1 < len(starts) else len(body))])
+            for i, (start, owner) in enumerate(starts)]
 
 
 _CELL = re.compile(r"^\s*([^:;]{1,40}?)\s*:\s*(.+?)\s*$")

@@ -370,7 +370,9 @@ def _units_of(number: str, language: str) -> list[EvidenceLine]:
     ("ko", "GPU는 복잡한 논리 처리 및 제어에 더 적합합니다 [4.5].", True),
     ("ko", "CPU는 복잡한 논리 처리 및 제어에 적합합니다 [4.5].", False),
     ("ko", "GPU는 병렬 작업에 최적화되어 있습니다 [4.5].", False),
-    ("ko", "CPU는 순차 작업에, GPU는 병렬 작업에 최적화되어 있습니다 [4.5].", False),   # names both: left alone
+    ("ko", "CPU는 순차 작업에, GPU는 병렬 작업에 최적화되어 있습니다 [4.5].", False),   # both, each its own
+    ("ko", "GPU는 복잡한 논리 처리에 더 적합하기 때문에 CPU는 순차 작업에 최적화되어 있습니다 [4.5].", True),
+    ("en", "The CPU is better than the GPU at complex logic and control [4.5].", False),   # the CPU is the subject
     ("en", "The GPU is suitable for complex logic and control [4.5].", True),
     ("en", "GPUs are optimized for parallel tasks [4.5].", False),
 ])
