@@ -106,6 +106,7 @@ class ClaimChecker:
         self.forbidden = forbidden                # sentence -> True when it must never be shown (prompt leak)
         self.course_terms = course_terms or set()  # glossary tokens: a course term must come from the cited lines
         self.seen: list[set[str]] = []
+        self.owner_cells = _owner_cells(lines)     # "CPU: ...; GPU: ..." cells, for the owner-swap check
 
     def cited_lines(self, sentence: str) -> list[EvidenceLine]:
         cited: list[EvidenceLine] = []
@@ -187,7 +188,7 @@ class ClaimChecker:
         its words must lean more on that thing's cells than on another's. A sentence naming two ("CPU는 ...,
         GPU는 ...") is left alone: which clause belongs to which is beyond a word count.
         """
-        cells = _owner_cells(self.lines)
+        cells = self.owner_cells
         if len(cells) < 2:
             return ""
         named = [owner for owner in cells if owner in tokens]

@@ -57,7 +57,7 @@ def unit_score(unit_tokens: set[str], wanted: set[str], weights: dict[str, float
 
 
 def select_evidence(sections: list[Section], query_tokens, token_weights: dict[str, float],
-                    max_lines: int = MAX_LINES, line_cosines: dict | None = None) -> list[EvidenceLine]:
+                    max_lines: int = MAX_LINES, line_cosines=None) -> list[EvidenceLine]:
     """The lines of the top three sections that best match the question, in reading order, numbered.
 
     ``line_cosines``: (doc, language, section, line) -> the question's cosine with the line (the line leg's).
@@ -65,7 +65,7 @@ def select_evidence(sections: list[Section], query_tokens, token_weights: dict[s
     wanted = set(query_tokens)
     candidates = [(rank, section, order, text) for rank, section in enumerate(sections[:3])
                   for order, text in enumerate(section_units(section))]
-    closeness = _scaled_cosines(candidates, line_cosines or {})
+    closeness = _scaled_cosines(candidates, line_cosines if line_cosines is not None else {})
     scored: list[tuple[Section, str, float, int]] = []
     titles: dict[int, float] = {}
     for (rank, section, order, text), close in zip(candidates, closeness):
@@ -89,7 +89,7 @@ def select_evidence(sections: list[Section], query_tokens, token_weights: dict[s
             for n, (section, text, score, order) in enumerate(chosen, start=1)]
 
 
-def _scaled_cosines(candidates, line_cosines: dict) -> list[float]:
+def _scaled_cosines(candidates, line_cosines) -> list[float]:
     """Each candidate line's cosine with the question mapped to 0-1 over the candidates (0 when unknown)."""
     cosines = [line_cosines.get((section.doc, section.language, section.section, text))
                for _, section, _, text in candidates]

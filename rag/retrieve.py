@@ -54,7 +54,20 @@ class Retrieval:
     expanded_tokens: tuple[str, ...]
     features: dict = field(default_factory=dict)   # evidence for the refusal decision
     # (doc, language, section, line text) -> the question's cosine with that line, when the line leg ran
-    line_cosines: dict = field(default_factory=dict)
+    line_cosines: "LineCosines | dict" = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LineCosines:
+    """The question's cosine with every line, looked up by (doc, language, section, line text): the positions
+    are the retriever's, built once; each question only brings its cosine array."""
+
+    positions: dict
+    cosines: np.ndarray
+
+    def get(self, key, default=None):
+        position = self.positions.get(key)
+        return default if position is None else float(self.cosines[position])
 
 
 class Retriever:
@@ -63,6 +76,10 @@ class Retriever:
         self.chunks = chunks
         self.chunk_sections = [chunk.section_key for chunk in chunks]
         self.lines = lines
+        # (doc, language, section, line text) -> the line's position, for evidence selection's lookups
+        self.line_positions = {} if lines is None else {
+            (chunk.doc, chunk.language, chunk.section, unit): position
+            for position, (chunk, unit) in enumerate(zip((chunks[c] for c in lines.chunks), lines.units))}
         self.keyword = BM25Index(chunk_tokens)
         self.dense = dense
         self.embedder = embedder
@@ -86,7 +103,7 @@ class Retriever:
             best = ranked_legs["keyword"][0][1] if ranked_legs["keyword"] else 0.0
             features["keyword_norm"] = best / (self.keyword.max_possible(expanded) or 1.0)
         use_lines = "lines" in legs and self.lines is not None and self.settings.line_weight > 0
-        by_line: dict = {}
+        by_line: LineCosines | dict = {}
         if "dense" in legs or use_lines:
             vector = self.embedder.embed_queries([question])[0]
         if "dense" in legs:
@@ -97,16 +114,10 @@ class Retriever:
             line_cosines = self.lines.vectors.all_scores(vector)
             ranked_legs["lines"] = self.lines.ranked(line_cosines, self.chunk_sections, self.settings.candidates)
             features.update({"line_" + name: value for name, value in _dense_features(line_cosines).items()})
-            by_line = self._line_cosines(line_cosines)
+            by_line = LineCosines(self.line_positions, line_cosines)
         hits = self._fuse(ranked_legs)[:k]
         features["coverage"] = _coverage(query_tokens, hits[:3], self.chunks_tokens_of)
         return Retrieval(hits, query_tokens, expanded, features, by_line)
-
-    def _line_cosines(self, cosines: np.ndarray) -> dict:
-        if not self.lines.units:
-            return {}
-        return {(chunk.doc, chunk.language, chunk.section, unit): float(cosine)
-                for chunk, unit, cosine in zip((self.chunks[c] for c in self.lines.chunks), self.lines.units, cosines)}
 
     def search(self, question: str, k: int | None = None, legs=None, glossary: bool | None = None) -> list[Hit]:
         return self.retrieve(question, k, legs, glossary).hits
