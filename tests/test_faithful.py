@@ -394,3 +394,14 @@ def test_a_where_do_the_notes_mention_question_is_not_refused_for_weak_evidence(
         assert assess(question, "en", lines, 0.0, 0.22, vocab).outcome == REFUSE, question
     korean = assess("추론 얘기 나오는 데 다 찾아줘", "ko", "추론(Inferencing)을 위한 계산 능력 제공", 0.0, 0.22, vocab)
     assert korean.outcome == ANSWER
+
+
+def test_a_line_close_in_meaning_is_chosen_even_when_it_shares_no_word_with_the_question():
+    section = _section("4.3", "- GPU 코어\n- 캐시 메모리\n- GPU 전용 메모리", "GPU 아키텍처")
+    question = tokenize("그래픽 칩 안의 임시 저장 공간")          # shares no word with any line
+    cosines = {("d", "ko", "4.3", "GPU 코어"): 0.80, ("d", "ko", "4.3", "캐시 메모리"): 0.90,
+               ("d", "ko", "4.3", "GPU 전용 메모리"): 0.81}
+    lines = select_evidence([section], question, {}, line_cosines=cosines)
+    assert max(lines, key=lambda line: line.score).text == "캐시 메모리"
+    # without the cosines nothing scores and the section's first lines stand in
+    assert all(line.score == 0 for line in select_evidence([section], question, {}))
