@@ -245,6 +245,16 @@ class Coverage:
     reasons: list[str] = field(default_factory=list)   # for logs, reports and the refusal notice
     covered_question: str = ""                         # the parts that are covered (PARTIAL)
     evidence_score: float = 0.0
+    # why evidence below the threshold did not refuse: "named" (a chapter or section), "quote" (notes' words in
+    # quotes), "locate" ("where do the notes mention X"), "rare_term" (a rare notes term the evidence holds); ""
+    # when the evidence was not weak
+    let_through: str = ""
+
+    @property
+    def notes_words_asked(self) -> bool:
+        """The question was let through because it asks for the notes' own words: they are there by
+        construction, so an LLM's "not in the notes" is its mistake, not a gap."""
+        return self.let_through in ("quote", "locate")
 
 
 def unknown_terms(question: str, vocab: NotesVocabulary, rules: "Rules | None" = None,
@@ -505,18 +515,20 @@ _QUOTED = re.compile(r"['\"‘’“”「」『』]([^'\"‘’“”「」『�
 ANCHOR_MAX_SECTIONS = 3
 
 
-def anchored(question: str, evidence_text: str, vocab: "NotesVocabulary") -> bool:
-    """The question quotes the notes, or names a rare notes term that the evidence lines hold."""
+def anchored(question: str, evidence_text: str, vocab: "NotesVocabulary") -> str:
+    """"quote" when the question quotes the notes, "rare_term" when it names a rare notes term that the evidence
+    lines hold, else "" (falsy)."""
     lowered = evidence_text.lower()
     for quote in _QUOTED.findall(question):
         # a quoted Korean word of two syllables ('배포') is as specific as four Latin letters
         if len(quote.strip()) < (2 if _HANGUL.search(quote) else 4):
             continue
         if quote.strip().lower() in vocab.text:
-            return True
+            return "quote"
     evidence_tokens = set(tokenize(evidence_text))
-    return any(vocab.section_count.get(t, 99) <= ANCHOR_MAX_SECTIONS and t in evidence_tokens and len(t) >= 3
+    rare = any(vocab.section_count.get(t, 99) <= ANCHOR_MAX_SECTIONS and t in evidence_tokens and len(t) >= 3
                and t.lower() in lowered for t in tokenize(question))
+    return "rare_term" if rare else ""
 
 
 # "Which parts of the notes mention inference?", "실시간 얘기 나오는 데 다 찾아줘": a question asking where the notes say
@@ -558,12 +570,16 @@ def assess(question: str, language: str, evidence_text: str, evidence_score: flo
     retrieval evidence is no reason to refuse it; what it asks beyond that is still checked."""
     rules = rules or DEFAULT_RULES
     coverage = Coverage(ANSWER, evidence_score=evidence_score)
-    if evidence_score < threshold and not named_in_notes and not (
-            rules.anchors and (anchored(question, evidence_text, vocab)
-                               or asks_where_notes_say(question, evidence_text, vocab))):
-        coverage.outcome = REFUSE
-        coverage.reasons.append(f"weak retrieval evidence ({evidence_score:.2f} < {threshold:.2f})")
-        return coverage
+    if evidence_score < threshold:
+        if named_in_notes:
+            coverage.let_through = "named"
+        elif rules.anchors:
+            coverage.let_through = ("locate" if asks_where_notes_say(question, evidence_text, vocab)
+                                    else anchored(question, evidence_text, vocab))
+        if not coverage.let_through:
+            coverage.outcome = REFUSE
+            coverage.reasons.append(f"weak retrieval evidence ({evidence_score:.2f} < {threshold:.2f})")
+            return coverage
     parts = split_parts(question) or [question]
     covered, missing, gap_parts = [], [], []
     for index, part in enumerate(parts):

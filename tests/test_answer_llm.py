@@ -192,3 +192,20 @@ def test_a_line_that_only_supports_a_short_answer_still_follows_it():
              enumerate(["GPU 코어 (GPU Cores)", "캐시 메모리 (Cache Memory)", "GPU 전용 메모리 (GPU-Specific Memory)"], 1)]
     kept = [SentenceCheck("GPU 코어 [1]", True, line_ids=[1, 3], sections=["4.3"])]
     assert [line.id for line in lines_left_out(lines, kept, "GPU 코어")] == [2, 3]
+
+
+def test_model_no_does_not_hide_the_notes_own_words_asked_for(llm_engine):
+    # every question's evidence is "weak" here (threshold far above any score), so only the anchors let it through
+    engine = llm_engine("NOT_IN_NOTES", refusal_threshold=1e9)
+    # the student quotes a notes word and asks where it comes up: the words are in the notes by construction,
+    # so the model's "no" is its mistake and the notes' lines are shown
+    answer = engine.ask("노트에서 '병렬' 나오는 데 전부 찾아줘")
+    assert not answer.refused and answer.generator == "extractive" and answer.citations
+    assert any("병렬" in c.quote for c in answer.citations)
+    # a question let through only on a rare notes term keeps the model's vote (it caught near misses on dev)
+    from rag.answerability import assess
+    answerer = engine.answerer()
+    found = answerer.gather("What is the NGC catalog's refund policy?", "en")
+    coverage = assess("What is the NGC catalog's refund policy?", "en", "\n".join(l.text for l in found.evidence),
+                      found.score, 1e9, answerer.vocabulary())
+    assert coverage.let_through in ("", "rare_term") and not coverage.notes_words_asked
