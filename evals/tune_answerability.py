@@ -18,6 +18,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from rag.answer import evidence_titles
 from rag.answerability import PARTIAL, REFUSE, Rules, assess
 from rag.config import load_settings
 from rag.engine import Engine
@@ -33,15 +34,15 @@ def prepared(engine, gold):
     for item in gold:
         found = answerer.gather(item.question, item.lang)
         rows.append((item, "\n".join(line.text for line in found.evidence), found.score, bool(found.reference),
-                     found.retrieval.features.get("line_dense_top", 0.0)))
+                     found.retrieval.features.get("line_dense_top", 0.0), evidence_titles(found.evidence)))
     return answerer.vocabulary(), rows
 
 
 def score_variant(rows, vocab, rules: Rules, threshold: float) -> dict:
     outcomes = {"answer": [], "partial": [], "refuse": []}
-    for item, lines, score, named, line_cosine in rows:
+    for item, lines, score, named, line_cosine, titles in rows:
         decision = assess(item.question, item.lang, lines, score, threshold, vocab, rules, named_in_notes=named,
-                          line_cosine=line_cosine)
+                          line_cosine=line_cosine, evidence_titles=titles)
         outcomes[item.expected].append((item, decision.outcome))
     covered = outcomes["answer"] + outcomes["partial"]
     return {

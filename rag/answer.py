@@ -41,6 +41,11 @@ _REFERS_BACK = re.compile(r"\b(it|its|they|them|their|that|those|these|this|one|
                           r"|그것|그거|이것|이거|그게|저것|위의|그 중|그중|앞의|뒤의|같은|또 ", re.IGNORECASE)
 
 
+def evidence_titles(evidence) -> str:
+    """The title of each section the evidence lines come from, one per line (for the count slot's list check)."""
+    return "\n".join(dict.fromkeys(line.section.title for line in evidence))
+
+
 def prepare_question(question, max_chars: int) -> tuple[str, str, str]:
     """(clean question, language, notice). Raises QuestionError with a message for the student."""
     if not isinstance(question, str):
@@ -202,7 +207,8 @@ class Answerer:
             return
         coverage = assess(standalone, language, "\n".join(line.text for line in evidence), score,
                           self.settings.refusal_threshold, self.vocabulary(), named_in_notes=bool(found.reference),
-                          line_cosine=retrieval.features.get("line_dense_top", 0.0))
+                          line_cosine=retrieval.features.get("line_dense_top", 0.0),
+                          evidence_titles=evidence_titles(evidence))
         base["coverage"] = coverage
         if coverage.outcome == REFUSE:
             yield self._refusal(hits, base)

@@ -494,16 +494,79 @@ def asked_slots(question: str) -> list[str]:
 
 
 _COUNTED = re.compile(r"\bhow many ([a-z]+)", re.IGNORECASE)
+# "코어 몇개", "CPU가 몇 개", "프레임워크 몇개": the noun before 몇 with a counter word; "몇 단계": the counter is the noun
+_COUNTED_KO = re.compile(r"([가-힣A-Za-z0-9]+?)(?:이|가|은|는|을|를|도|의)?\s*몇\s*(?:개|명|대|장)(?!만)")
+_COUNTER_NOUN_KO = re.compile(r"몇\s*(단계|층|세대)")
+_NUMBER_WORDS = re.compile(r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?)\b|[두세네]\s*(?:가지|개|단계)",
+                           re.IGNORECASE)
 
 
-def slot_filled(slot: str, lines_text: str, question: str = "") -> bool:
-    if slot == "count" and not re.search(r"\d", lines_text):
-        # a list answers "how many stages?" only when it lists stages: "how many staff?" is not filled by
-        # whatever lines retrieval found
-        counted = _COUNTED.search(question)
-        if counted and _latin_key(counted.group(1)) not in {_latin_key(w) for w in _LATIN.findall(lines_text)}:
-            return False
+def counted_noun(question: str) -> str:
+    """The thing a "how many" question counts ("cores", "코어", "단계"), or "" when it counts nothing named
+    ("몇 가지만 알려줘" asks for a few items, not a number)."""
+    english = _COUNTED.search(question)
+    if english and english.group(1).lower() not in ("of", "times", "more", "other"):
+        return english.group(1)
+    counter = _COUNTER_NOUN_KO.search(question)
+    if counter:
+        return counter.group(1)
+    korean = _COUNTED_KO.search(question)
+    if korean and _HANGUL.search(korean.group(1)) or korean and len(korean.group(1)) >= 2:
+        from .text.tokenize import _strip_particle
+        return _strip_particle(korean.group(1))
+    return ""
+
+
+def _names(text: str, noun: str) -> bool:
+    """``text`` names ``noun``: the same Latin word up to its ending ("cores" / "core"), or the Korean word in it."""
+    if _HANGUL.search(noun):
+        return noun in text
+    return _latin_key(noun) in {_latin_key(w) for w in _LATIN.findall(text)}
+
+
+def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = "") -> bool:
+    """Whether the lines hold what the slot asks for. ``titles``: the evidence sections' titles, one per line."""
+    if slot == "count":
+        # a number answers "how many X?" only when it counts X ("50개 이상의 프레임워크", "The 4 stages"), and a
+        # list only when it lists X (a section titled "Benefits of GPU virtualization" answers "how many
+        # benefits?"): "How many cores does a GPU have?" is not answered by 4.3's list of components that
+        # names cores, nor by whatever other number retrieval found
+        noun = counted_noun(question)
+        if noun:
+            lines = lines_text.splitlines()
+            return (any(_names(line, noun) and _NUMBER_WORDS.search(line) for line in lines)
+                    or any(_introduces_list(line, noun, more_lines=index + 1 < len(lines))
+                           for index, line in enumerate(lines))
+                    or (len(lines) >= 2 and any(_names(head, noun) for head in _title_heads(titles))))
     return bool(_SLOTS[slot][1].search(lines_text))
+
+
+def _introduces_list(line: str, noun: str, more_lines: bool) -> bool:
+    """The line opens a list of ``noun``: "stages:" before further lines, "Challenges : a, b, c"."""
+    head, colon, rest = line.partition(":")
+    if not colon or not _names(head, noun):
+        return False
+    return (not rest.strip() and more_lines) or len(re.split(r"\s*[>,/]\s*", rest.strip())) >= 2
+
+
+def _title_heads(titles: str) -> list[str]:
+    """The word each title is about: the last word of a Korean title ("GPU 가상화의 이점"), an English title's
+    word before "of" or its first or last word ("Benefits of GPU Virtualization", "Key Challenges Enterprises
+    Face...", "GPU Architecture Components"); not a modifier ("GPU" of "What Is a GPU Server System")."""
+    heads = []
+    for title in titles.splitlines():
+        title = re.sub(r"\([^)]*\)", " ", title).strip()
+        words = title.split()
+        if not words:
+            continue
+        if _HANGUL.search(title):
+            heads.append(re.sub(r"(?:이란|란|의)$", "", words[-1]))
+            continue
+        before_of = re.search(r"(\w+) of\b", title)
+        heads += [before_of.group(1)] if before_of else []
+        content = [w for w in words if w.lower() not in ("key", "main", "the", "a", "an")]
+        heads += [words[-1]] + content[:1]
+    return heads
 
 
 def slot_name(slot: str, language: str) -> str:
@@ -562,9 +625,10 @@ def split_parts(question: str) -> list[str]:
 
 def assess(question: str, language: str, evidence_text: str, evidence_score: float, threshold: float,
            vocab: NotesVocabulary, rules: Rules | None = None, named_in_notes: bool = False,
-           line_cosine: float = 0.0) -> Coverage:
+           line_cosine: float = 0.0, evidence_titles: str = "") -> Coverage:
     """The three-way decision. ``evidence_text``: the lines an answer would use, one per line;
-    ``line_cosine``: the question's cosine with its closest line of the notes (0 when unknown).
+    ``line_cosine``: the question's cosine with its closest line of the notes (0 when unknown);
+    ``evidence_titles``: the titles of the sections those lines come from, one per line.
 
     ``named_in_notes``: the question names a chapter or section of the notes (``rag.structure``), so weak
     retrieval evidence is no reason to refuse it; what it asks beyond that is still checked."""
@@ -584,7 +648,7 @@ def assess(question: str, language: str, evidence_text: str, evidence_score: flo
     covered, missing, gap_parts = [], [], []
     for index, part in enumerate(parts):
         gaps = unknown_terms(part, vocab, rules, evidence_score, line_cosine)
-        gaps += [slot_name(s, language) for s in asked_slots(part) if not slot_filled(s, evidence_text, part)]
+        gaps += [slot_name(s, language) for s in asked_slots(part) if not slot_filled(s, evidence_text, part, evidence_titles)]
         if not gaps and gap_parts and _REFERS_BACK.search(part):
             gaps.append(missing[-1])   # "What is MLPerf and how do GPUs score on it?": "it" is the unknown thing
         if gaps:

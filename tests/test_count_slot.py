@@ -1,0 +1,30 @@
+""""How many X?" is answered only by lines that count X or list X, not by any number retrieval found."""
+from rag.answerability import counted_noun, slot_filled
+
+
+def test_counted_noun_in_both_languages():
+    assert counted_noun("How many cores does a typical GPU have?") == "cores"
+    assert counted_noun("그래픽카드 하나에 코어 몇개 들어감?") == "코어"
+    assert counted_noun("GPU 서버 한 대에 CPU가 몇 개 탑재돼?") == "CPU"
+    assert counted_noun("워크플로우는 몇 단계야?") == "단계"
+    assert counted_noun("GPU 가상화 하면 좋은 점 몇개만") == ""          # "a few of them", not a number
+    assert counted_noun("How many times faster is a GPU?") == ""
+
+
+def test_a_number_fills_the_count_only_when_it_counts_the_thing_asked():
+    lines = "NVIDIA AI Enterprise : an end-to-end AI software suite with more than 50 frameworks\nGPU cores run in parallel"
+    assert slot_filled("count", lines, "How many frameworks does AI Enterprise bundle?")
+    assert not slot_filled("count", lines, "How many cores does a typical GPU have?")
+    assert slot_filled("count", "AI 워크플로우 4단계 : 데이터 준비 > 모델 학습", "AI 워크플로우는 몇 단계로 돼 있어?")
+    assert not slot_filled("count", "GPU 코어 : 병렬 처리\n캐시\n전용 메모리", "그래픽카드 하나에 코어 몇개 들어감?")
+
+
+def test_a_list_fills_the_count_when_its_section_is_about_the_thing_counted():
+    lines = "Bare-metal performance\nInsights and tools\nResource sharing"
+    assert slot_filled("count", lines, "How many benefits does GPU virtualization have?",
+                       titles="Benefits of GPU Virtualization")
+    assert slot_filled("count", "베어메탈 성능\n인사이트와 도구 제공", "GPU 가상화 이점이 몇 개야?",
+                       titles="GPU 가상화의 이점")
+    # "GPU" only modifies the title's subject: a list of a GPU server's traits does not count its GPUs
+    assert not slot_filled("count", "Multiple GPUs\nhigh-speed interconnect", "How many GPUs does a typical one hold?",
+                           titles="What Is a GPU Server System")
