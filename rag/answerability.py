@@ -50,7 +50,9 @@ _SLOTS = {
                           r"|\bhow much (?!(?:does|do|did|is|are|was|were|can|could|will|would|should|has|have|"
                           r"of|more|less|faster|slower|better)\b)[a-z]{3,}|\bhow many (?:watts?|volts?|amps?|"
                           r"(?:kilo|mega|giga|tera|peta)?(?:bytes?|watts?)|parameters|flops)\b|"
-                          r"\bper (?:hour|day|week|month|year|kwh)\b|얼마(?!나)",
+                          r"\bper (?:hour|day|week|month|year|kwh)\b|얼마(?!나)"
+                          # "몇 kg", "몇 조 단어": a unit in Latin letters or a large-number word after 몇
+                          r"|몇\s*(?:[A-Za-z]{1,5}\b|조|억|천만|백만)",
                           re.IGNORECASE),
                re.compile(r"\d")),
     # a procedure the student wants to carry out: the notes explain ideas, they give no steps or commands
@@ -79,7 +81,7 @@ _SLOTS = {
                             re.IGNORECASE),
                  re.compile(r"\d+\s*(?:초|분|시간|일|주|개월|년|seconds?|minutes?|hours?|days?|weeks?|months?|years?)",
                             re.IGNORECASE)),
-    "version": (re.compile(r"\bversion\b|\bwhich release\b|\b(?:latest|newest|current) release\b|버전|릴리스",
+    "version": (re.compile(r"\bversions?\b|\bwhich release\b|\b(?:latest|newest|current) release\b|버전|릴리스",
                            re.IGNORECASE),
                 re.compile(r"\bv?\d+\.\d+|버전\s*\d|version\s*\d", re.IGNORECASE)),
     # who invented / coined / founded something: the notes name no people

@@ -28,3 +28,11 @@ def test_a_list_fills_the_count_when_its_section_is_about_the_thing_counted():
     # "GPU" only modifies the title's subject: a list of a GPU server's traits does not count its GPUs
     assert not slot_filled("count", "Multiple GPUs\nhigh-speed interconnect", "How many GPUs does a typical one hold?",
                            titles="What Is a GPU Server System")
+
+
+def test_units_and_plural_versions_ask_for_what_the_notes_never_state():
+    from rag.answerability import asked_slots
+    assert "number" in asked_slots("GPU 서버 한 대 무게가 보통 몇 kg 나가?")
+    assert "number" in asked_slots("LLM 학습에 글을 몇 조 단어나 읽혀?")
+    assert "version" in asked_slots("Which OS versions does it certify?")
+    assert "number" not in asked_slots("워크플로우는 몇 단계야?")
