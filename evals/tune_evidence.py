@@ -34,27 +34,35 @@ GRID = {
     "LINE_COSINE_WEIGHT": (0.0, 2.0, 4.0),
 }
 
+# `--mentions`: the constants of the "where do the notes mention X" evidence (select_mentions), the rest as shipped.
+MENTION_GRID = {
+    "MENTION_SHARE": (0.5, 0.6, 0.7, 0.8, 0.9),
+    "MAX_MENTION_SECTIONS": (3, 4, 6),
+}
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", default="evals/gold_dev.jsonl")
     parser.add_argument("--out", default="evals/reports/evidence")
+    parser.add_argument("--mentions", action="store_true", help="fit the mention constants instead")
     args = parser.parse_args(argv)
+    grid = MENTION_GRID if args.mentions else GRID
     if is_test_split(load_gold(args.gold)):
         print("refusing to fit on the frozen test split; use the dev split", file=sys.stderr)
         return 2
     engine = Engine(load_settings())
-    shipped = {name: getattr(evidence, name) for name in GRID}
+    shipped = {name: getattr(evidence, name) for name in grid}
     rows = []
     try:
-        for values in itertools.product(*GRID.values()):
-            for name, value in zip(GRID, values):
+        for values in itertools.product(*grid.values()):
+            for name, value in zip(grid, values):
                 setattr(evidence, name, value)
             with tempfile.TemporaryDirectory() as scratch:
                 report = run_eval(args.gold, scratch, engine, generator="extractive", ablation=False,
                                   evidence_fn=False)
             metrics = report["metrics"]["all"]
-            row = dict(zip(GRID, values))
+            row = dict(zip(grid, values))
             row.update({k: round(metrics[k], 4) for k in ("citation_precision", "key_fact_recall",
                                                           "false_refusal_rate", "refusal_recall")})
             row["objective"] = round(row["citation_precision"] + row["key_fact_recall"], 4)
@@ -70,7 +78,7 @@ def main(argv=None) -> int:
                                               indent=2) + "\n", encoding="utf-8")
     lines = [f"# Evidence constants on `{args.gold}`", "",
              f"Shipped: {shipped}. Best by citation precision + key-fact recall: "
-             f"{ {k: best[k] for k in GRID} } ({best['objective']}).", "",
+             f"{ {k: best[k] for k in grid} } ({best['objective']}).", "",
              "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     lines += ["| " + " | ".join(str(v) for v in row.values()) + " |"
               for row in sorted(rows, key=lambda r: -r["objective"])]

@@ -10,11 +10,13 @@ import time
 from dataclasses import dataclass, replace
 from typing import Iterator
 
-from .answerability import PARTIAL, REFUSE, NotesVocabulary, asked_slots, assess, slot_filled
+from .answerability import (PARTIAL, REFUSE, NotesVocabulary, asked_slots, asks_every_mention, assess,
+                            frames_a_mention_question, quoted_terms, slot_filled)
 from .citations import attach_citations, strip_invalid_markers
 from .claims import ClaimChecker, SentenceCheck, checked_sentences, strip_markers
 from .errors import GenerationError, ModelError, QuestionError
-from .evidence import EvidenceLine, add_slot_lines, numbered_block, select_evidence, table_of_contents
+from .evidence import (EvidenceLine, add_slot_lines, numbered_block, select_evidence, select_mentions,
+                       table_of_contents)
 from .guard import leaks_prompt
 from .llm.base import GenerationRequest, Generator
 from .llm.extractive import ExtractiveGenerator, compose
@@ -141,12 +143,46 @@ class Answerer:
         weights = {t: self.retriever.keyword.idf.get(t, 0.0) for t in retrieval.expanded_tokens}
         if reference.overview:
             evidence = table_of_contents(sections)
+        elif asks_every_mention(question) and (mentions := self._mentions(question, language, retrieval, weights,
+                                                                          reference)):
+            evidence = mentions
+            # the sections that say it lead the hits, so the answer cites them and the LLM may
+            wanted = Reference(sections=list(dict.fromkeys(line.number for line in mentions)))
+            hits = pin(hits, wanted, self.sections_by_number(language), max(self.settings.top_k, len(wanted.sections)))
+            sections = [self.section_for(hit, language) for hit in hits]
         else:
             evidence = (select_evidence(sections, retrieval.expanded_tokens, weights,
                                         line_cosines=retrieval.line_cosines) if sections else [])
             if "url" in asked_slots(question):   # only a URL is specific enough: any line has some number
                 evidence = add_slot_lines(evidence, sections, lambda text: not slot_filled("url", text))
         return Gathered(retrieval, hits, sections, evidence, weights, evidence_score(retrieval.features), reference)
+
+    def _mentions(self, question, language, retrieval, weights, reference) -> list:
+        """One line from each section that mentions what a "where do the notes mention X" question names (inside
+        the chapters it names, if any); [] when fewer than two sections do: then it is an ordinary question."""
+        by_number = self.sections_by_number(language)
+        numbers = sorted(by_number, key=lambda n: tuple(int(p) for p in n.split(".")))
+        if reference.chapters:
+            numbers = [n for n in numbers if n.split(".")[0] in reference.chapters]
+        frame = {t for t in retrieval.expanded_tokens if frames_a_mention_question(t)}
+        other = self.sections_by_number("en" if language == "ko" else "ko")
+        twins = {n: other[n] for n in numbers if n in other and other[n].language != by_number[n].language}
+        lines = select_mentions([by_number[n] for n in numbers], retrieval.expanded_tokens, weights,
+                                line_cosines=retrieval.line_cosines, frame=frame, twins=twins,
+                                quoted=quoted_terms(question), term_groups=self._term_groups(retrieval))
+        return lines if len({line.number for line in lines}) >= 2 else []
+
+    def _term_groups(self, retrieval) -> list[set[str]]:
+        """Each question token with its glossary translations and the Latin word it spells in Hangul
+        ("컨테이너" / "container"); any other expansion token is a term of its own."""
+        glossary = getattr(self.retriever, "glossary", None)
+        loanwords = getattr(self.retriever, "loanwords", None)
+        groups = []
+        for token in retrieval.query_tokens:
+            forms = tuple(glossary.expand((token,))) if glossary is not None else (token,)
+            groups.append(set(loanwords.expand(token, forms)) if loanwords is not None else set(forms))
+        covered = set().union(*groups) if groups else set()
+        return groups + [{t} for t in retrieval.expanded_tokens if t not in covered]
 
     def notes_tokens(self) -> set[str]:
         """Every token of the notes (both languages, glossary): what a claim may lean on. Built once."""

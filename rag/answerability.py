@@ -462,8 +462,8 @@ def _name_like(word: str, text: str, start: int, korean: bool) -> bool:
 # Nouns that frame a Korean question rather than name its topic ("차이를 비교해 설명해줘"): never a gap.
 # The first lines were written from general Korean question patterns, not from any gold item; the last two were
 # added after reading dev false refusals ("얘기", "계기", "중간고사": gold_dev v2/v3; "대비", "기말", "마지막",
-# "원래", "덕분": v5) and widened to their kind: talk about the talk, the course and the student's studies, and
-# nouns that work like adverbs or quantifiers in a sentence.
+# "원래", "덕분": v5; "언급", "번호": v6/v7, with "표현", "목록", "나열", "장별") and widened to their kind: talk
+# about the talk, the course and the student's studies, and nouns that work like adverbs or quantifiers in a sentence.
 _KO_FRAME_NOUNS = frozenset("""
     비교 설명 이유 차이 차이점 방법 역할 종류 특징 장점 단점 강점 약점 예시 예 정의 의미 목적 과정 단계 원리 구성 기능 개념
     용도 어려움 문제 문제점 내용 부분 관계 영향 효과 이점 사례 분야 요소 요약 정리 질문 답 대답 뜻 점 것들 무엇 뭐 언제
@@ -474,6 +474,7 @@ _KO_FRAME_NOUNS = frozenset("""
     기말고사 퀴즈 기억 생각 느낌 말씀 부탁 궁금 확인 전부 다른 같은 쪽 편 거 건 데 때 곳 번 개 가지
     주소 링크 사이트 웹사이트 홈페이지
     대비 기말 중간 준비 요점 암기 마지막 원래 나머지 도움 덕분 대신 자체 일부 대부분 서로 모두 여러 이상 이하
+    언급 표현 번호 목록 나열 장별
     """.split())
 
 
@@ -602,8 +603,38 @@ _LOCATE = re.compile(
     r"\b(?:where|which\s+(?:parts?|sections?|chapters?))\b[^?]*?\b(?:mention\w*|talks?\s+about|discuss\w*|comes?\s+up|"
     r"covers?)\b|(?:나오는|나온|언급(?:하는|된|되는)?|다루는)\s*(?:데|곳|부분|섹션|챕터)|어디(?:에|서)?\s*(?:나와|나오|언급)",
     re.IGNORECASE)
+# ... and one that wants every place ("which parts", "in which contexts", "나오는 데 다 찾아줘"), not the one
+# section retrieval ranks first ("which chapter covers X?" asks for one)
+_EVERY_MENTION = re.compile(
+    r"\bwhere\b[^?]*?\b(?:mention\w*|talks?\s+about|discuss\w*|comes?\s+up|covers?)\b|"
+    r"\bwhich\s+(?:parts|sections|chapters|places)\b|\b(?:in\s+)?(?:which|what)\s+contexts?\b|"
+    r"\b(?:every|each)\s+(?:place|section|time|mention)\b|\ball\s+the\s+(?:places|sections|mentions)\b|"
+    r"(?:나오는|나온|언급(?:하는|된|되는)?|다루는|붙은)\s*(?:데|곳|부분|섹션|맥락)|어디어디(?:서|에)?\s*(?:나|언급)|"
+    r"노트\s*어디어디|(?:다|전부|모두)\s*(?:찾아|모아)",
+    re.IGNORECASE)
+
+
+def asks_every_mention(question: str) -> bool:
+    """The student wants every place the notes say something, each with what it says there."""
+    return bool(_EVERY_MENTION.search(question))
+
+
 _LOCATE_FRAME = frozenset("part note mention section chapter course role sense talk discuss come cover way "
                           "나오 얘기 각각 찾 내용 부분 곳 데 다 무슨 어디 언급 군데 정리".split())
+
+
+def quoted_terms(question: str) -> list[str]:
+    """What the student put in quotes ("'지능형'이 붙은 사례", "the phrase 'informed decision-making'")."""
+    return [q.strip() for q in _QUOTED.findall(question) if q.strip()]
+
+
+def frames_a_mention_question(token: str) -> bool:
+    """The token frames a "where do the notes mention X" question ("mention", "나오", "where") rather than name X."""
+    return token in _LOCATE_FRAME or token in _MENTION_FRAME or token.lower() in _QUESTION_WORDS
+
+
+_MENTION_FRAME = frozenset("context time place every each all say said up 맥락 장 장별 모으 모아 전부 모두 붙 짚 단어 표현 노트 알리 "
+                           "말 용어 얘기".split())
 
 
 def asks_where_notes_say(question: str, evidence_text: str, vocab: "NotesVocabulary") -> bool:

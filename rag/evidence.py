@@ -89,6 +89,75 @@ def select_evidence(sections: list[Section], query_tokens, token_weights: dict[s
             for n, (section, text, score, order) in enumerate(chosen, start=1)]
 
 
+# A "where do the notes mention X" question gets one line from every section that mentions X, kept when it scores
+# this share of the best such line, at most MAX_MENTION_SECTIONS of them. Fitted on the 712 gold_dev items
+# (`python -m evals.tune_evidence --mentions`, evals/reports/evidence_mentions/; share 0.5-0.9, 3-6 sections; a
+# flat optimum, 1.666-1.670 everywhere): citation precision + key facts 1.663 without mention evidence, 1.670 with
+# (0.8, 4): key facts 0.805 -> 0.814, citation precision 0.858 -> 0.856 (a section that says the word but is not in
+# the gold list costs precision).
+MENTION_SHARE = 0.8
+MAX_MENTION_SECTIONS = 4
+
+
+def select_mentions(sections: list[Section], query_tokens, token_weights: dict[str, float],
+                    line_cosines=None, frame=frozenset(), twins: dict | None = None,
+                    quoted=(), term_groups=None) -> list[EvidenceLine]:
+    """The best line of each section that mentions what the question names, in the notes' order.
+
+    "HPC 언급되는 곳 장별로 모아줘" is answered by every section that says HPC (4.1, 4.6, 5.1), not the one that
+    retrieval ranks first. ``sections``: every section to look in (the whole notes, or a chapter the question
+    names); ``frame``: tokens that frame the question ("mention", "나오는") and name nothing; ``twins``: section
+    number -> the same section in the other language, read line by line beside it when both have as many lines
+    (the English companion is a line-by-line translation: "HPC" is written out in Korean 4.6 but not in English);
+    ``quoted``: terms the student quoted ("'지능형'"), which a mentioning line must contain as written;
+    ``term_groups``: each question term with its translations (a set each), scored once per line."""
+    wanted = {t for t in query_tokens if t not in frame}
+    # a term and its translations count once: "NGC Containers : ... 컨테이너" says container no more than
+    # "컨테이너 기반" does
+    terms = [group - frame for group in (term_groups or [{t} for t in wanted]) if group - frame]
+    if not terms:
+        return []
+    candidates, readings = [], []
+    for section in sections:
+        units = section_units(section)
+        twin = (twins or {}).get(section.section)
+        twin_units = section_units(twin) if twin is not None else []
+        for order, text in enumerate(units):
+            candidates.append((0, section, order, text))
+            readings.append([(section, text)] + ([(twin, twin_units[order])] if len(twin_units) == len(units) else []))
+    if not candidates:
+        return []
+    cosines = line_cosines if line_cosines is not None else {}
+    flat = [(0, sec, 0, text) for pairs in readings for sec, text in pairs]
+    closeness = iter(_scaled_cosines(flat, cosines))
+    best_by_section: dict[int, tuple[float, Section, int, str]] = {}
+    for (_, section, order, text), pairs in zip(candidates, readings):
+        score = float("-inf")
+        for _, reading in pairs:
+            close = next(closeness)
+            if quoted and not any(q.lower() in reading.lower() for q in quoted):
+                continue
+            overlap = _term_score(set(tokenize(reading)), terms, token_weights)
+            if overlap > 0:     # a mention shares a word with the question; closeness alone is no mention
+                score = max(score, overlap + LINE_COSINE_WEIGHT * close)
+        if score > best_by_section.get(id(section), (float("-inf"),))[0]:
+            best_by_section[id(section)] = (score, section, order, text)
+    if not best_by_section:
+        return []
+    top = max(entry[0] for entry in best_by_section.values())
+    kept = sorted((e for e in best_by_section.values() if e[0] >= MENTION_SHARE * top), key=lambda e: -e[0])
+    kept = kept[:MAX_MENTION_SECTIONS]
+    position = {id(section): i for i, section in enumerate(sections)}
+    kept.sort(key=lambda e: (position[id(e[1])], e[2]))
+    return [EvidenceLine(n, section, text, score, order) for n, (score, section, order, text) in enumerate(kept, start=1)]
+
+
+def _term_score(unit_tokens: set[str], terms: list[set[str]], weights: dict[str, float]) -> float:
+    """``unit_score`` with each term counted once, by its rarest form the unit holds."""
+    overlap = sum(max(weights.get(t, 1.0) for t in group & unit_tokens) for group in terms if group & unit_tokens)
+    return overlap / (1.0 + 0.04 * len(unit_tokens))
+
+
 def _scaled_cosines(candidates, line_cosines) -> list[float]:
     """Each candidate line's cosine with the question mapped to 0-1 over the candidates (0 when unknown)."""
     cosines = [line_cosines.get((section.doc, section.language, section.section, text))
