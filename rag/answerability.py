@@ -541,7 +541,25 @@ def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = ""
                     or any(_introduces_list(line, noun, more_lines=index + 1 < len(lines))
                            for index, line in enumerate(lines))
                     or (len(lines) >= 2 and any(_names(head, noun) for head in _title_heads(titles))))
+    if slot == "number":
+        # "몇 kg", "몇 배", "latency in milliseconds": a number in that unit answers it, not the notes' "50개" or
+        # "1970년대" that retrieval happened to bring along
+        unit = asked_unit(question)
+        if unit:
+            return bool(re.search(r"\d[\d.,]*\s*(?:" + re.escape(unit) + ")", lines_text, re.IGNORECASE))
     return bool(_SLOTS[slot][1].search(lines_text))
+
+
+_UNIT_AFTER_MYEOT = re.compile(r"몇\s*(배|퍼센트|%|기가|GB|와트|테라|TB|TFLOPS|페타|PB|메가|밀리|킬로|조|억|[A-Za-z]{1,5}\b)",
+                               re.IGNORECASE)
+_UNIT_IN = re.compile(r"\bin ((?:milli|micro|nano)?seconds?|ms|gb|tb|pb|mb|gbps|tbps|watts?|kw|mw|ghz|mhz|percent|flops|"
+                      r"tflops|(?:kilo|mega|giga|tera|peta)(?:bytes?|watts?|hertz))\b", re.IGNORECASE)
+
+
+def asked_unit(question: str) -> str:
+    """The unit a number question names ("몇 kg" -> "kg", "in milliseconds" -> "milliseconds"), or ""."""
+    match = _UNIT_AFTER_MYEOT.search(question) or _UNIT_IN.search(question)
+    return match.group(1) if match else ""
 
 
 def _introduces_list(line: str, noun: str, more_lines: bool) -> bool:

@@ -36,3 +36,13 @@ def test_units_and_plural_versions_ask_for_what_the_notes_never_state():
     assert "number" in asked_slots("LLM 학습에 글을 몇 조 단어나 읽혀?")
     assert "version" in asked_slots("Which OS versions does it certify?")
     assert "number" not in asked_slots("워크플로우는 몇 단계야?")
+
+
+def test_a_number_in_another_unit_does_not_answer_a_unit_question():
+    lines = "NVIDIA AI Enterprise : 50개 이상의 프레임워크\n1970년대 컴퓨터 등장 이후"
+    assert not slot_filled("number", lines, "GPU 서버 한 대 무게가 보통 몇 kg 나가?")
+    assert not slot_filled("number", lines, "GPU가 CPU보다 몇 배 빨라?")
+    assert slot_filled("number", "학습 속도 10배 향상", "GPU가 CPU보다 몇 배 빨라?")
+    assert slot_filled("number", "latency of 5 ms", "What is the latency in ms?")
+    # no unit named: any number the lines state may be the answer (the old, looser rule)
+    assert slot_filled("number", lines, "What share of the frameworks are open source, in numbers?")
