@@ -628,6 +628,7 @@ _EVERY_MENTION = re.compile(
     r"\bwhich\s+(?:parts|sections|chapters|places)\b|\b(?:in\s+)?(?:which|what)\s+contexts?\b|"
     r"\b(?:every|each)\s+(?:place|section|time|mention)\b|\ball\s+the\s+(?:places|sections|mentions)\b|"
     r"(?:나오는|나온|언급(?:하는|된|되는)?|다루는|붙은)\s*(?:데|곳|부분|섹션|맥락)|어디어디(?:서|에)?\s*(?:나|언급)|"
+    r"(?:어떤|무슨)\s*맥락|맥락(?:에서|으로)\s*(?:나와|나오|언급|쓰)|"
     r"노트\s*어디어디|(?:다|전부|모두)\s*(?:찾아|모아)",
     re.IGNORECASE)
 
@@ -651,16 +652,17 @@ def frames_a_mention_question(token: str) -> bool:
     return token in _LOCATE_FRAME or token in _MENTION_FRAME or token.lower() in _QUESTION_WORDS
 
 
-_MENTION_FRAME = frozenset("context time place every each all say said up 맥락 장 장별 모으 모아 전부 모두 붙 짚 단어 표현 노트 알리 "
+_MENTION_FRAME = frozenset("context time place every each all say said up mentioned mentions discussed talked covered "
+                           "comes came appear appears appeared show shows 맥락 장 장별 모으 모아 전부 모두 붙 짚 단어 표현 노트 알리 "
                            "말 용어 얘기".split())
 
 
 def asks_where_notes_say(question: str, evidence_text: str, vocab: "NotesVocabulary") -> bool:
     """A "where do the notes mention X" question whose every content word is a notes word, some of them in the
     evidence lines ("Where do the notes mention liquid cooling?" is not: the notes never say "liquid")."""
-    if not _LOCATE.search(question):
+    if not (_LOCATE.search(question) or _EVERY_MENTION.search(question)):
         return False
-    words = [t for t in tokenize(question) if t not in _LOCATE_FRAME and t.lower() not in _QUESTION_WORDS]
+    words = [t for t in tokenize(question) if not frames_a_mention_question(t)]
     evidence = set(tokenize(evidence_text))
     return (bool(words) and all(t in vocab.section_count for t in words)
             and any(t in evidence for t in words))

@@ -44,3 +44,14 @@ def test_an_ordinary_question_keeps_its_usual_evidence(make_engine):
     engine = make_engine()
     answer = engine.ask("What is the NGC Catalog?")
     assert len({c.section for c in answer.citations}) <= 2
+
+
+def test_weak_evidence_does_not_refuse_a_where_question_about_a_notes_word(make_engine):
+    # every evidence score is "weak" here; only the where-question rule can let these through
+    engine = make_engine(refusal_threshold=1e9, line_weight=0)
+    for question in ("In which contexts does the transformer come up?", "Where in the notes is deployment mentioned?",
+                     "트랜스포머는 노트에서 어떤 맥락에서 나와?"):
+        answer = engine.ask(question)
+        assert not answer.refused and answer.citations, question
+    # ... and a where-question about something the notes never say is still refused
+    assert engine.ask("In which contexts does liquid cooling come up?").refused
