@@ -34,6 +34,10 @@ GRID = {
     "LINE_COSINE_WEIGHT": (0.0, 2.0, 4.0),
 }
 
+# Tried on the 712 dev items and dropped: a bonus for a line that defines a thing the question names ("NGC Catalog :
+# <description>" over "NGC Catalog : <url>", weights 1-3) and letting the best line's section, not retrieval's first,
+# keep its weaker lines: citation precision + key facts 1.672 as shipped, 1.669 / 1.670 / 1.663 with the bonus,
+# 1.616-1.651 with the best line's section (it drops the rest of a list in retrieval's first section).
 # `--mentions`: the constants of the "where do the notes mention X" evidence (select_mentions), the rest as shipped.
 MENTION_GRID = {
     "MENTION_SHARE": (0.5, 0.6, 0.7, 0.8, 0.9),
