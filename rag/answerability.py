@@ -94,6 +94,13 @@ _SLOTS = {
                             r"\bin the (?:next|coming) (?:\d+|few|ten|five) years\b|보시나요|전망|예측해|"
                             r"대체할 ?(?:것|까)|어떻게 보(?:세요|나요|시나요|냐)|라고 봐요", re.IGNORECASE),
                  re.compile(r"전망|예측|forecast|predict", re.IGNORECASE)),
+    # a legal, safety or liability judgement: course notes on AI infrastructure state none ("can I sue the bank?",
+    # "is it safe to put patient records in the cloud?", "자율주행차에서 자도 법적으로 괜찮음?")
+    "judgement": (re.compile(r"\bis it (?:safe|legal|allowed|lawful)\b|\bsafe to\b|\blegal(?:ly)?\b|\billegal\b|"
+                             r"\bsue\b|\blawsuits?\b|\bliab(?:le|ility)\b|\bcomplain\b|\bbad for (?:your|my|our|the) health\b|"
+                             r"법적|합법|불법|소송|고소|책임(?:은|이)? 누구|누구 책임|안전(?:해|한가|할까|하나요|한 ?거)|"
+                             r"건강에 (?:나쁘|해로|안 ?좋)", re.IGNORECASE),
+                  re.compile(r"\blegal|\blaw\b|\bliab|\bsafety\b|\bsafe\b|\bregulat|법적|법률|규제|책임|안전", re.IGNORECASE)),
     "url": (re.compile(r"\burl\b|\b(?:the|a|any|its|web) link\b|\blinks? (?:to|for)\b|\bwebsite\b|\bweb address\b|\bweb ?page\b|\bhomepage\b|링크|주소|웹사이트|홈페이지", re.IGNORECASE),
             re.compile(r"https?://|www\.", re.IGNORECASE)),
 }
@@ -110,6 +117,7 @@ _SLOT_NAMES = {
     "ranking": {"en": "rankings", "ko": "순위"},
     "person": {"en": "who did it", "ko": "누가 했는지"},
     "forecast": {"en": "forecasts or opinions", "ko": "전망이나 의견"},
+    "judgement": {"en": "legal or safety judgements", "ko": "법적·안전 판단"},
 }
 # Comparing something the notes know with something they don't cannot be answered in part.
 _COMPARISON = re.compile(r"\bvs\.?\b|\bversus\b|\bcompar|\bdifference|\bbetter than\b|\bfaster than\b|"

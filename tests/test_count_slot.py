@@ -46,3 +46,14 @@ def test_a_number_in_another_unit_does_not_answer_a_unit_question():
     assert slot_filled("number", "latency of 5 ms", "What is the latency in ms?")
     # no unit named: any number the lines state may be the answer (the old, looser rule)
     assert slot_filled("number", lines, "What share of the frameworks are open source, in numbers?")
+
+
+def test_legal_and_safety_judgements_are_a_slot_the_notes_never_fill():
+    from rag.answerability import asked_slots
+    for question in ("Can I sue the bank if a robo-advisor loses my savings?", "Is it safe to put patient records in the cloud?",
+                     "자율주행차에서 자도 법적으로 괜찮음?", "데이터센터 옆에 살면 건강에 나쁜가요?"):
+        assert "judgement" in asked_slots(question), question
+        assert not slot_filled("judgement", "인프라 및 데이터 보안 (Infrastructure & Data security)", question)
+    for question in ("What does GPU virtualization do for data security?", "건강, 돈, 자동차 말고 1장에서 뭐가 나와?",
+                     "응답이 늦어도 괜찮게 버티는 구조는 뭐 덕분이야?"):
+        assert "judgement" not in asked_slots(question), question
