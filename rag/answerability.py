@@ -99,7 +99,7 @@ _SLOTS = {
     "judgement": (re.compile(r"\bis it (?:safe|legal|allowed|lawful)\b|\bsafe to\b|\blegal(?:ly)?\b|\billegal\b|"
                              r"\bsue\b|\blawsuits?\b|\bliab(?:le|ility)\b|\bcomplain\b|\bbad for (?:your|my|our|the) health\b|"
                              r"법적|합법|불법|소송|고소|책임(?:은|이)? 누구|누구 책임|안전(?:해|한가|할까|하나요|한 ?거)|"
-                             r"건강에 (?:나쁘|해로|안 ?좋)", re.IGNORECASE),
+                             r"건강에 (?:나쁘|나쁜|나빠|해로|해롭|안 ?좋)", re.IGNORECASE),
                   re.compile(r"\blegal|\blaw\b|\bliab|\bsafety\b|\bsafe\b|\bregulat|법적|법률|규제|책임|안전", re.IGNORECASE)),
     "url": (re.compile(r"\burl\b|\b(?:the|a|any|its|web) link\b|\blinks? (?:to|for)\b|\bwebsite\b|\bweb address\b|\bweb ?page\b|\bhomepage\b|링크|주소|웹사이트|홈페이지", re.IGNORECASE),
             re.compile(r"https?://|www\.", re.IGNORECASE)),
