@@ -58,7 +58,10 @@ _SLOTS = {
     # a procedure the student wants to carry out: the notes explain ideas, they give no steps or commands
     "steps": (re.compile(r"\bhow (?:do|can|should|would) (?:i|we)\b|\bstep[- ]by[- ]step\b|\bwhat steps\b|"
                          r"\bsteps to\b|\bwhich command|\bwhat command|하는 ?법|하는 ?방법|할 ?수 ?있는 ?방법|"
-                         r"어떻게 ?(?:해결|설정|설치|하면 ?돼|해야|하나요|해\?)|어케 ?(?:해|하)|단계별로|명령어",
+                         r"어떻게 ?(?:해결|설정|설치|하면 ?돼|해야|하나요|해\?)|어케 ?(?:해|하)|단계별로|명령어|"
+                         # "CUDA 설치 방법", "학습 돌리는 방법 알려줘": a method to carry out, not one the notes list
+                         # ("다른 방법은 뭐 있어?")
+                         r"(?:설치|설정|세팅|셋업|구축)\s*(?:하는\s*)?(?:방법|순서)|는 ?방법 ?(?:좀 ?)?알려",
                          re.IGNORECASE),
               re.compile(r"`|\$ |^\s*\d+[.)]\s|\bstep|단계|절차|명령", re.IGNORECASE | re.MULTILINE)),
     # advice for the student: the notes recommend nothing to a reader

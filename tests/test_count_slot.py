@@ -57,3 +57,11 @@ def test_legal_and_safety_judgements_are_a_slot_the_notes_never_fill():
     for question in ("What does GPU virtualization do for data security?", "건강, 돈, 자동차 말고 1장에서 뭐가 나와?",
                      "응답이 늦어도 괜찮게 버티는 구조는 뭐 덕분이야?"):
         assert "judgement" not in asked_slots(question), question
+
+
+def test_a_method_to_carry_out_asks_for_steps_a_method_the_notes_list_does_not():
+    from rag.answerability import asked_slots
+    assert "steps" in asked_slots("CUDA 설치 방법 알려줘")
+    assert "steps" in asked_slots("GPU 여러 장 묶어서 학습 돌리는 방법 알려줘")
+    assert "steps" not in asked_slots("생성형 AI로 기업 과제 해결할 때 Fine-Tuning 말고 다른 방법은 뭐 있어?")
+    assert "steps" not in asked_slots("이미 있는 모델을 조금 손봐서 쓰는 방법 말고 또 어떤 선택지가 있나요?")
