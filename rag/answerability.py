@@ -630,14 +630,14 @@ def anchored(question: str, evidence_text: str, vocab: "NotesVocabulary") -> str
 # something is answered by the sections that say it, however weakly its few words retrieve a whole section.
 _LOCATE = re.compile(
     r"\b(?:where|which\s+(?:parts?|sections?|chapters?))\b[^?]*?\b(?:mention\w*|talks?\s+about|discuss\w*|comes?\s+up|"
-    r"covers?)\b|(?:나오는|나온|언급(?:하는|된|되는)?|다루는)\s*(?:데|곳|부분|섹션|챕터)|어디(?:에|서)?\s*(?:나와|나오|언급)",
+    r"shows?\s+up|covers?)\b|\bshows?\s+up\s+in\s+(?:a\s+few|several|many|various|different)\s+places\b|(?:나오는|나온|언급(?:하는|된|되는)?|다루는)\s*(?:데|곳|부분|섹션|챕터)|어디(?:에|서)?\s*(?:나와|나오|언급)",
     re.IGNORECASE)
 # ... and one that wants every place ("which parts", "in which contexts", "나오는 데 다 찾아줘"), not the one
 # section retrieval ranks first ("which chapter covers X?" asks for one)
 _EVERY_MENTION = re.compile(
     r"\bwhere\b[^?]*?\b(?:mention\w*|talks?\s+about|discuss\w*|comes?\s+up|covers?)\b|"
     r"\bwhich\s+(?:parts|sections|chapters|places)\b|\b(?:in\s+)?(?:which|what)\s+contexts?\b|"
-    r"\b(?:every|each)\s+(?:place|section|time|mention)\b|\ball\s+the\s+(?:places|sections|mentions)\b|"
+    r"\b(?:every|each)\s+(?:place|section|time|mention)\b|\b(?:a\s+few|several|many|various|different)\s+places\b|\ball\s+the\s+(?:places|sections|mentions)\b|"
     r"(?:나오는|나온|언급(?:하는|된|되는)?|다루는|붙은)\s*(?:데|곳|부분|섹션|맥락)|어디어디(?:서|에)?\s*(?:나|언급)|"
     r"(?:어떤|무슨)\s*맥락|맥락(?:에서|으로)\s*(?:나와|나오|언급|쓰)|"
     r"노트\s*어디어디|(?:다|전부|모두)\s*(?:찾아|모아)",
@@ -663,7 +663,8 @@ def frames_a_mention_question(token: str) -> bool:
     return token in _LOCATE_FRAME or token in _MENTION_FRAME or token.lower() in _QUESTION_WORDS
 
 
-_MENTION_FRAME = frozenset("context time place every each all say said up mentioned mentions discussed talked covered "
+_MENTION_FRAME = frozenset("context time place every each all say said up mentioned mentions discussed talked covered few "
+                           "several various different list them 1 one "
                            "comes came appear appears appeared show shows 맥락 장 장별 모으 모아 전부 모두 붙 짚 단어 표현 노트 알리 "
                            "말 용어 얘기".split())
 
@@ -675,8 +676,21 @@ def asks_where_notes_say(question: str, evidence_text: str, vocab: "NotesVocabul
         return False
     words = [t for t in tokenize(question) if not frames_a_mention_question(t)]
     evidence = set(tokenize(evidence_text))
-    return (bool(words) and all(t in vocab.section_count for t in words)
-            and any(t in evidence for t in words))
+    # a misspelt notes word ("트렌스포머") is still that word, in the vocabulary and in the evidence
+    spelt = {t: _notes_spelling(t, vocab) for t in words}
+    return (bool(words) and all(spelt[t] for t in words)
+            and any(t in evidence or spelt[t] in evidence for t in words))
+
+
+def _notes_spelling(token: str, vocab: "NotesVocabulary") -> str:
+    """The notes' own form of ``token``: itself, or the notes word it misspells by one syllable; "" if neither."""
+    if token in vocab.section_count:
+        return token
+    if _HANGUL.search(token) and len(token) >= 3:
+        for known in vocab.section_count:
+            if len(known) == len(token) and sum(a != b for a, b in zip(known, token)) == 1:
+                return known
+    return ""
 
 
 _REFERS_BACK = re.compile(r"\b(?:it|its|this|that|them|they|their|there)\b|그것|그거|이것|이거|거기|그걸|여기서", re.IGNORECASE)

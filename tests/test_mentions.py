@@ -50,7 +50,8 @@ def test_weak_evidence_does_not_refuse_a_where_question_about_a_notes_word(make_
     # every evidence score is "weak" here; only the where-question rule can let these through
     engine = make_engine(refusal_threshold=1e9, line_weight=0)
     for question in ("In which contexts does the transformer come up?", "Where in the notes is deployment mentioned?",
-                     "트랜스포머는 노트에서 어떤 맥락에서 나와?"):
+                     "트랜스포머는 노트에서 어떤 맥락에서 나와?", "Containers show up in a few places - list them",
+                     "트렌스포머 나오는 데 두 군데 각각 무슨 얘기임?"):     # a one-syllable misspelling
         answer = engine.ask(question)
         assert not answer.refused and answer.citations, question
     # ... and a where-question about something the notes never say is still refused
