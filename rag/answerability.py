@@ -29,7 +29,9 @@ ANSWER, PARTIAL, REFUSE = "answer", "partial", "refuse"
 _QUESTION_WORDS = frozenset(
     "what which who whom whose how why when where is are was were do does did can could should would will "
     "tell explain describe list name give compare please i in on at for according according to the a an "
-    "and or but also vs versus by from of with url urls link links ai".split())
+    "and or but also vs versus by from of with url urls link links ai "
+    # the notes' own languages: "The Korean notes say ..." names no topic
+    "korean english hangul".split())
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9+\-]*(?:\.[A-Za-z0-9]+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -75,7 +77,7 @@ _SLOTS = {
     "year": (re.compile(r"\b(?:what|which) year\b|\bin what year\b|\bwhen (?:was|were|did)\b|^\s*(?:and )?when\s*\??\s*$|몇\s*년(?:도)?에|"
                         r"언제|연도|년도", re.IGNORECASE),
              re.compile(r"\b(?:1[89]|20)\d\d|\d+년")),
-    "price": (re.compile(r"\bprices?\b|\bpriced\b|\bpricing\b|\bhow much (?:does|do|is|are|would|will)\b[^?]*\b(?:cost|pay|charge)|"
+    "price": (re.compile(r"\bprices?\b|\bpriced\b|\bpricing\b|\b(?:electricity|power|energy|annual|monthly) bills?\b|\bhow much (?:does|do|is|are|would|will)\b[^?]*\b(?:cost|pay|charge)|"
                          r"\bwhat (?:does|do|would|will) [^?]*\bcost\b|\bfees?\b|\bsubscription\b|\$\s*\d|"
                          r"가격|요금|구독료|라이선스 ?비|비용[은이]? ?얼마|얼마(?:예요|에요|인가|야|임|죠|나 ?해)",
                          re.IGNORECASE),
@@ -101,6 +103,7 @@ _SLOTS = {
     # "is it safe to put patient records in the cloud?", "자율주행차에서 자도 법적으로 괜찮음?")
     "judgement": (re.compile(r"\bis it (?:safe|legal|allowed|lawful)\b|\bsafe to\b|\blegal(?:ly)?\b|\billegal\b|"
                              r"\bsue\b|\blawsuits?\b|\bliab(?:le|ility)\b|\bcomplain\b|\bbad for (?:your|my|our|the) health\b|"
+                             r"\bviolat\w*|\bbreach\w*|\bprivacy laws?\b|위반|침해|"
                              r"법적|합법|불법|소송|고소|책임(?:은|이)? 누구|누구 책임|안전(?:해|한가|할까|하나요|한 ?거)|"
                              r"건강에 (?:나쁘|나쁜|나빠|해로|해롭|안 ?좋)", re.IGNORECASE),
                   re.compile(r"\blegal|\blaw\b|\bliab|\bsafety\b|\bsafe\b|\bregulat|법적|법률|규제|책임|안전", re.IGNORECASE)),
@@ -259,7 +262,8 @@ class Coverage:
     covered_question: str = ""                         # the parts that are covered (PARTIAL)
     evidence_score: float = 0.0
     # why evidence below the threshold did not refuse: "named" (a chapter or section), "quote" (notes' words in
-    # quotes), "locate" ("where do the notes mention X"), "rare_term" (a rare notes term the evidence holds); ""
+    # quotes), "locate" ("where do the notes mention X"), "link" (a link the evidence holds for the thing asked),
+    # "rare_term" (a rare notes term the evidence holds); ""
     # when the evidence was not weak
     let_through: str = ""
 
@@ -519,7 +523,7 @@ def counted_noun(question: str) -> str:
     """The thing a "how many" question counts ("cores", "코어", "단계"), or "" when it counts nothing named
     ("몇 가지만 알려줘" asks for a few items, not a number)."""
     english = _COUNTED.search(question)
-    if english and english.group(1).lower() not in ("of", "times", "more", "other"):
+    if english and english.group(1).lower() not in ("of", "times", "more", "other", "examples", "instances"):
         return english.group(1)
     counter = _COUNTER_NOUN_KO.search(question)
     if counter:
@@ -527,8 +531,13 @@ def counted_noun(question: str) -> str:
     korean = _COUNTED_KO.search(question)
     if korean and _HANGUL.search(korean.group(1)) or korean and len(korean.group(1)) >= 2:
         from .text.tokenize import _strip_particle
-        return _strip_particle(korean.group(1))
+        noun = _strip_particle(korean.group(1))
+        # "예시 몇 개 들어서 설명해줘": a few examples, asked for as illustration, not a number to look up
+        return "" if noun in _ILLUSTRATIONS else noun
     return ""
+
+
+_ILLUSTRATIONS = frozenset("예 예시 예제 사례 보기 example examples instance instances".split())
 
 
 def _names(text: str, noun: str) -> bool:
@@ -669,6 +678,17 @@ _MENTION_FRAME = frozenset("context time place every each all say said up mentio
                            "말 용어 얘기".split())
 
 
+def links_asked_thing(question: str, evidence_text: str, vocab: "NotesVocabulary") -> bool:
+    """A request for a link ("NGC 카탈로그 링크 좀 줘봐") that an evidence line answers: the line holds a URL and
+    names a rare notes term of the question ("NGC Catalog : https://..."), however weakly the few words retrieved."""
+    if "url" not in asked_slots(question):
+        return False
+    # section texts of both languages count, so a term of three sections is in up to six
+    asked = {t for t in tokenize(question) if vocab.section_count.get(t, 99) <= 2 * ANCHOR_MAX_SECTIONS}
+    return any(_SLOTS["url"][1].search(line) and asked & set(tokenize(_SLOTS["url"][1].split(line)[0]))
+               for line in evidence_text.splitlines())
+
+
 def asks_where_notes_say(question: str, evidence_text: str, vocab: "NotesVocabulary") -> bool:
     """A "where do the notes mention X" question whose every content word is a notes word, some of them in the
     evidence lines ("Where do the notes mention liquid cooling?" is not: the notes never say "liquid")."""
@@ -717,6 +737,7 @@ def assess(question: str, language: str, evidence_text: str, evidence_score: flo
             coverage.let_through = "named"
         elif rules.anchors:
             coverage.let_through = ("locate" if asks_where_notes_say(question, evidence_text, vocab)
+                                    else "link" if links_asked_thing(question, evidence_text, vocab)
                                     else anchored(question, evidence_text, vocab))
         if not coverage.let_through:
             coverage.outcome = REFUSE

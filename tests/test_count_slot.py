@@ -65,3 +65,20 @@ def test_a_method_to_carry_out_asks_for_steps_a_method_the_notes_list_does_not()
     assert "steps" in asked_slots("GPU 여러 장 묶어서 학습 돌리는 방법 알려줘")
     assert "steps" not in asked_slots("생성형 AI로 기업 과제 해결할 때 Fine-Tuning 말고 다른 방법은 뭐 있어?")
     assert "steps" not in asked_slots("이미 있는 모델을 조금 손봐서 쓰는 방법 말고 또 어떤 선택지가 있나요?")
+
+
+def test_a_few_examples_is_no_count_and_the_notes_languages_are_no_names(make_engine):
+    from rag.answerability import asked_slots
+    assert counted_noun("신약개발이 뭘 한다는 건지 예시 몇 개 들어서 설명해줘") == ""
+    assert "judgement" in asked_slots("내 거래 내역을 AI에 돌리는 거 개인정보 위반 아님?")
+    assert "price" in asked_slots("What is the annual electricity bill for an AI data center?")
+    engine = make_engine()
+    answer = engine.ask("The Korean notes say '지능형 영상 분석' - what is that used for in finance?")
+    assert not answer.refused and "Korean" not in answer.missing
+
+
+def test_a_link_the_evidence_holds_is_given_however_weak_the_evidence(make_engine):
+    engine = make_engine(refusal_threshold=1e9, line_weight=0)      # every evidence score counts as weak
+    answer = engine.ask("NGC 카탈로그 링크 좀 줘봐")
+    assert not answer.refused and "https://catalog.ngc.nvidia.com" in answer.text
+    assert engine.ask("DGX Cloud 링크 좀 줘봐").refused                  # no line links it
