@@ -146,7 +146,7 @@ class Answerer:
         elif asks_every_mention(question) and (mentions := self._mentions(question, language, retrieval, weights,
                                                                           reference)):
             evidence = mentions
-            # the sections that say it lead the hits, so the answer cites them and the LLM may
+            # the sections that say it lead the hits, so the answer cites them and the LLM's markers for them stay
             wanted = Reference(sections=list(dict.fromkeys(line.number for line in mentions)))
             hits = pin(hits, wanted, self.sections_by_number(language), max(self.settings.top_k, len(wanted.sections)))
             sections = [self.section_for(hit, language) for hit in hits]
@@ -263,7 +263,8 @@ class Answerer:
         base["notice"] = " ".join(filter(None, [notice, extra_notice]))
         if llm_says_no:
             # "노트에서 '보안' 나오는 데 전부 찾아줘": the notes hold the words asked for, so the model's "no" is
-            # its mistake (two of the CPU LLM's three wrong refusals on the 612 dev items at 769a831)
+            # its mistake (one of the two covered dev questions the CPU LLM's vote refused at 769a831; the other
+            # was let through on a rare term, where the vote still counts)
             if score < self.settings.refusal_threshold + LLM_VOTE_MARGIN and not coverage.notes_words_asked:
                 yield self._refusal(hits, base, generator_label)
                 return

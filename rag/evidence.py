@@ -104,11 +104,11 @@ def select_mentions(sections: list[Section], query_tokens, token_weights: dict[s
                     quoted=(), term_groups=None) -> list[EvidenceLine]:
     """The best line of each section that mentions what the question names, in the notes' order.
 
-    "HPC 언급되는 곳 장별로 모아줘" is answered by every section that says HPC (4.1, 4.6, 5.1), not the one that
+    "컨테이너 얘기 나오는 곳 다 모아줘" is answered by every section that says it (5.1, 5.5, 6.4), not the one that
     retrieval ranks first. ``sections``: every section to look in (the whole notes, or a chapter the question
     names); ``frame``: tokens that frame the question ("mention", "나오는") and name nothing; ``twins``: section
     number -> the same section in the other language, read line by line beside it when both have as many lines
-    (the English companion is a line-by-line translation: "HPC" is written out in Korean 4.6 but not in English);
+    (the English companion is a line-by-line translation, and a line may name the term in one language only);
     ``quoted``: terms the student quoted ("'지능형'"), which a mentioning line must contain as written;
     ``term_groups``: each question term with its translations (a set each), scored once per line."""
     wanted = {t for t in query_tokens if t not in frame}
