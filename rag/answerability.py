@@ -585,7 +585,7 @@ def asked_unit(question: str) -> str:
 def _introduces_list(line: str, noun: str, more_lines: bool) -> bool:
     """The line opens a list of ``noun``: "stages:" before further lines, "Challenges : a, b, c"."""
     head, colon, rest = line.partition(":")
-    if not colon or not _names(head, noun):
+    if not colon or not _names(head, noun) or _SLOTS["url"][1].search(rest):   # "NGC Catalog : https://..." is a link
         return False
     return (not rest.strip() and more_lines) or len(re.split(r"\s*[>,/]\s*", rest.strip())) >= 2
 

@@ -82,3 +82,8 @@ def test_a_link_the_evidence_holds_is_given_however_weak_the_evidence(make_engin
     answer = engine.ask("NGC 카탈로그 링크 좀 줘봐")
     assert not answer.refused and "https://catalog.ngc.nvidia.com" in answer.text
     assert engine.ask("DGX Cloud 링크 좀 줘봐").refused                  # no line links it
+
+
+def test_a_link_is_no_list():
+    assert not slot_filled("count", "NGC Catalog : https://catalog.ngc.nvidia.com/\nNGC Containers : 컨테이너",
+                           "How many catalogs does NVIDIA run?")
