@@ -128,6 +128,8 @@ def test_launch_time_and_first_paint(server, browser, tmp_path):
     usable_s = time.monotonic() - server["started"]
     (tmp_path / "launch.txt").write_text(f"launch to usable page: {usable_s:.1f} s\n")
     print(f"\nlaunch to usable page ({server['kind']} engine): {usable_s:.1f} s")
+    # the example questions render just after the input box: wait for them (an instant check raced once in CI)
+    page.locator("#rag-examples").wait_for(state="visible", timeout=30000)
     assert page.locator("#rag-examples").is_visible()
     page.screenshot(path=str(tmp_path / "empty.png"), full_page=True)
     page.close()
