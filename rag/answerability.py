@@ -371,13 +371,18 @@ def _korean_typo_of_known(word: str, vocab: NotesVocabulary) -> bool:
     if len(word) < 3:
         return False
     for known in vocab.korean:
-        if len(known) == len(word) and sum(a != b for a, b in zip(known, word)) == 1:
+        if _one_syllable_off(word, known):
             return True
         if abs(len(known) - len(word)) == 1 and min(len(known), len(word)) >= 3:
             longer, shorter = (known, word) if len(known) > len(word) else (word, known)
             if any(longer[:i] + longer[i + 1:] == shorter for i in range(len(longer))):
                 return True
     return False
+
+
+def _one_syllable_off(word: str, known: str) -> bool:
+    """Same length, one syllable different: "데이타" / "데이터", "트렌스포머" / "트랜스포머"."""
+    return len(known) == len(word) and sum(a != b for a, b in zip(known, word)) == 1
 
 
 @lru_cache(maxsize=2)
@@ -707,9 +712,7 @@ def _notes_spelling(token: str, vocab: "NotesVocabulary") -> str:
     if token in vocab.section_count:
         return token
     if _HANGUL.search(token) and len(token) >= 3:
-        for known in vocab.section_count:
-            if len(known) == len(token) and sum(a != b for a, b in zip(known, token)) == 1:
-                return known
+        return next((known for known in vocab.section_count if _one_syllable_off(token, known)), "")
     return ""
 
 
