@@ -22,7 +22,7 @@ from .llm.base import GenerationRequest, Generator
 from .llm.extractive import ExtractiveGenerator, compose
 from .prompts import message, template
 from .retrieve import Retrieval
-from .structure import Reference, find_reference, pin
+from .structure import Reference, asks_about_table, find_reference, holds_table, pin
 from .text.language import detect_language, script_profile
 from .text.tokenize import normalise, tokenize
 from .types import Answer, Hit, Section
@@ -139,6 +139,12 @@ class Answerer:
         reference = find_reference(question, self.section_numbers())
         if reference:
             hits = pin(hits, reference, self.sections_by_number(language), self.settings.top_k)
+        elif asks_about_table(question):
+            # the first of the top hits that holds a table leads, so its rows are the evidence; not a reference:
+            # pointing at "the table" says nothing about whether the notes answer the rest of the question
+            tabled = [h.section for h in hits[:3] if holds_table(self.section_for(h, language))]
+            if tabled and tabled[0] != hits[0].section:
+                hits = pin(hits, Reference(sections=tabled[:1]), self.sections_by_number(language), self.settings.top_k)
         sections = [self.section_for(hit, language) for hit in hits]
         weights = {t: self.retriever.keyword.idf.get(t, 0.0) for t in retrieval.expanded_tokens}
         if reference.overview:

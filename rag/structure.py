@@ -69,6 +69,21 @@ def find_reference(question: str, known_sections: set[str]) -> Reference:
     return reference
 
 
+# "표에서", "in the comparison table", "which column": the student points at one of the notes' tables. Tables sit in
+# detailed sections (4.5, 5.7, 6.4) whose key-message section (x.1) says the same words in a sentence and often ranks
+# first, so the answer quoted the sentence and cited x.1 while the student asked for the table's cells.
+_TABLE_WORDS = frozenset({"표", "칸", "table", "tables", "column", "columns"})
+
+
+def asks_about_table(question: str) -> bool:
+    """The question points at a table of the notes ("표 기준으로", "the scheduling column")."""
+    return any(token in _TABLE_WORDS for token in tokenize(question))
+
+
+def holds_table(section: Section) -> bool:
+    return any(line.lstrip().startswith("|") for line in section.text.splitlines())
+
+
 def chapter_sections(chapter: str, known_sections) -> list[str]:
     return sorted((s for s in known_sections if s.split(".")[0] == chapter), key=lambda s: tuple(map(int, s.split("."))))
 
