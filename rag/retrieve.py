@@ -105,7 +105,7 @@ class Retriever:
         use_lines = "lines" in legs and self.lines is not None and self.settings.line_weight > 0
         by_line: LineCosines | dict = {}
         if "dense" in legs or use_lines:
-            vector = self.embedder.embed_queries([question])[0]
+            vector = self.embedder.embed_queries([self.loanwords.with_latin_acronyms(question)])[0]
         if "dense" in legs:
             cosines = self.dense.all_scores(vector)   # one pass serves the ranking and the refusal evidence
             ranked_legs["dense"] = self.dense.top(cosines, self.settings.candidates)

@@ -72,3 +72,13 @@ def test_a_spelled_acronym_the_notes_use_expands_the_query_and_is_no_gap(vocab):
     assert LoanwordMap([("cpu", "gpu")]).expand("씨피유가 지피유보다 나은 점", ()) == ("cpu", "gpu")
     assert unknown_terms("엘엘엠은 어떤 신경망을 써?", vocab, evidence_score=0.0) == []
     assert unknown_terms("엘엘엠은 냉각을 어떻게 해?", vocab, evidence_score=0.0) == ["냉각"]
+
+
+def test_the_embedder_reads_spelled_acronyms_in_latin_letters():
+    loanwords = LoanwordMap([("cpu", "gpu", "llm", "ai", "vgpu"), ("video",)])
+    assert (loanwords.with_latin_acronyms("전기 대비 성능은 씨피유랑 지피유 중 누가 나아?")
+            == "전기 대비 성능은 CPU랑 GPU 중 누가 나아?")
+    assert loanwords.with_latin_acronyms("엘엘엠이 뭐야") == "LLM이 뭐야"
+    # ordinary words stay: no notes acronym reads them ("이유" = e+u, "비디오" = b+d+o), and one letter is no acronym
+    for question in ("이유가 뭐야? 비디오 오디오 지도 아이", "What is a GPU?"):
+        assert loanwords.with_latin_acronyms(question) == question

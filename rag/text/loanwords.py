@@ -149,6 +149,21 @@ class LoanwordMap:
         return tokens + tuple(extra)
 
 
+    def with_latin_acronyms(self, question: str) -> str:
+        """The question with every Hangul-spelled acronym of the notes in Latin letters ("씨피유랑 지피유 중" ->
+        "CPU랑 GPU 중"), particles kept: what the embedder reads. The notes write CPU, GPU, LLM in Latin letters,
+        and a multilingual encoder has rarely seen "지피유": such a question scored far below its paraphrase."""
+        def latin(match: re.Match) -> str:
+            run = match.group(0)
+            for cut in range(0, 3):
+                stem = run[:len(run) - cut] if cut else run
+                found = sorted(a for a in spelled_acronyms(stem) if a in self._latin)
+                if len(found) == 1:
+                    return found[0].upper() + run[len(stem):]
+            return run
+        return _HANGUL_RUN.sub(latin, question)
+
+
 _LATIN_TOKEN = re.compile(r"[a-z][a-z\-]*")
 _HANGUL_RUN = re.compile(r"[가-힣]{2,}")
 
