@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Iterator
 
-from .answerability import (PARTIAL, REFUSE, NotesVocabulary, asked_slots, asks_every_mention, assess,
+from .answerability import (ANSWER, PARTIAL, REFUSE, NotesVocabulary, asked_slots, asks_every_mention, assess,
                             frames_a_mention_question, quoted_terms, slot_filled)
 from .citations import attach_citations, strip_invalid_markers
 from .claims import ClaimChecker, SentenceCheck, checked_sentences, strip_markers
@@ -36,6 +36,7 @@ REFUSAL_MARKER = "NOT_IN_NOTES"
 # 12 hid covered questions; margins 0 / 0.1 / 0.2 / 0.3 would add 1 / 2 / 7 / 12 false refusals for 1 / 1 / 2 / 5
 # caught near misses. 0: the vote refuses only questions the rules let through on an anchor below the threshold.
 LLM_VOTE_MARGIN = 0.0
+JUDGE_TOKENS = 3        # "YES" / "NO": the verdict is the first word
 _FOLLOW_UP_CUES = re.compile(
     r"^(그럼|그러면|그건|그것|그게|이건|이것|저건|또|그리고|and\b|what about\b|how about\b|and its\b|its\b|it\b|"
     r"they\b|those\b|that\b|why\b)", re.IGNORECASE)
@@ -255,6 +256,14 @@ class Answerer:
         if coverage.outcome == REFUSE:
             yield self._refusal(hits, base)
             return
+        if coverage.outcome == ANSWER and self._judge_applies(coverage, found):
+            mark = time.perf_counter()
+            uncovered = self._judged_uncovered(standalone, language, evidence)
+            timings["judge"] = _ms(mark)
+            if uncovered:
+                base["notice"] = " ".join(filter(None, [notice, message("judge_no", language)]))
+                yield self._refusal(hits, base)
+                return
         asked = coverage.covered_question if coverage.outcome == PARTIAL else standalone
         request = GenerationRequest(asked, language, hits, [], self.settings.max_new_tokens, sections,
                                     retrieval.expanded_tokens, weights, evidence)
@@ -291,6 +300,31 @@ class Answerer:
         yield Answer(text=text, refused=False, generator=generator_label, citations=citations,
                      outcome="partial" if coverage.outcome == PARTIAL else "answer", missing=list(coverage.missing),
                      **base)
+
+    def _judge_applies(self, coverage, found) -> bool:
+        """An LLM checks the rules' "answer" unless the question asks for what the notes hold by construction:
+        a named chapter or section, the notes' own quoted words, where they say something, a link they give."""
+        return (self.settings.judge and self.generator.uses_llm and not found.reference
+                and coverage.let_through not in ("named", "quote", "locate", "link"))
+
+    def _judged_uncovered(self, question: str, language: str, evidence: list[EvidenceLine]) -> bool:
+        """True when the LLM says NO to "do these lines contain the answer?".
+
+        The word rules cannot tell a plain-words near miss ("Can drugs found by AI skip human clinical trials?",
+        whose evidence is 1.2's drug-discovery lines) from a paraphrase; asked this one question apart from
+        writing an answer, even the CPU model mostly can. A failed call is no verdict: the rules' answer stands.
+        """
+        if not evidence:
+            return False
+        prompt = template("judge.txt").format(evidence=numbered_block(evidence), question=question)
+        request = GenerationRequest(question, language, messages=[{"role": "user", "content": prompt}],
+                                    max_new_tokens=JUDGE_TOKENS, evidence=evidence)
+        try:
+            verdict = self.generator.complete(request)
+        except (GenerationError, ModelError):
+            return False
+        first = re.match(r"\W*([A-Za-z]+)", verdict)     # "NO", "No.", "**NO**"; not "NOT_IN_NOTES"
+        return bool(first) and first.group(1).upper() == "NO"
 
     def _generate(self, request: GenerationRequest):
         """Yields text as it may be shown; returns (text, generator label, notice, the LLM said NOT_IN_NOTES)."""

@@ -76,6 +76,14 @@ class Settings:
     # evidence below this refuses: chosen with the rules of rag/answerability.py on the 612-item dev split only
     # (python -m evals.tune_answerability; evals/reports/answerability/), int8 ONNX query encoder
     refusal_threshold: float = 0.2208
+    # before an LLM writes, ask it whether the evidence lines answer the question at all (a YES/NO prompt,
+    # rag/prompts/judge.txt); its NO refuses what the word rules let through. Off by default: measured with the CPU
+    # model on the 792 dev items (`python -m evals.judge_check`, evals/reports/judge/), of the 527 the rules answer
+    # it said NO to 25 of the 33 near misses but also to 34 covered questions (refusal recall +0.110, false
+    # refusals +0.060: 2.3% -> 8.3%), mostly yes/no questions whose answer is "no" ("Is NVIDIA AI Enterprise a
+    # piece of hardware?"); no evidence-score band, no cut on its P(NO) and no other prompt tried (3) separated the
+    # two. For a stronger served model: RAG_JUDGE=1, then measure it.
+    judge: bool = False
     device: str = "auto"              # auto | cpu | cuda
 
     # web chat (python app.py / rag chat)
