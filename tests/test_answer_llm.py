@@ -56,6 +56,8 @@ def test_answer_with_nothing_supported_falls_back_to_the_lines_with_a_notice(llm
     engine = llm_engine("The H200 has 141 GB of HBM3e memory and costs 30,000 dollars [1].")
     answer = engine.ask("CPU와 GPU의 차이점은 무엇인가요?")
     assert answer.generator == "extractive" and answer.notice and "141" not in answer.text
+    # a Korean student is told in Korean: the claim check's English reason stays in the report, not the notice
+    assert "모델의 답" in answer.notice and "cited lines" not in answer.notice and "unsupported" not in answer.notice
     assert "4.5" in [c.section for c in answer.citations]
 
 
