@@ -12,7 +12,8 @@ both refuses natural paraphrases and answers near-miss questions ("What is the P
 
 A question with several parts ("What is vGPU and how much is its licence?") is judged part by part: some
 parts covered -> partial (answer those, say which are not), none -> refuse.
-The LLM's own NOT_IN_NOTES is a fourth vote, applied in ``rag.answer`` where an LLM runs.
+The LLM's own NOT_IN_NOTES does not vote: measured as a vote it refused covered questions and no near miss, so
+``rag.answer`` shows the notes' lines instead (an opt-in YES/NO check, ``Settings.judge``, is measured apart).
 """
 from __future__ import annotations
 
