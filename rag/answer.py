@@ -303,8 +303,9 @@ class Answerer:
         """True when the LLM says NO to "do these lines contain the answer?".
 
         The word rules cannot tell a plain-words near miss ("Can drugs found by AI skip human clinical trials?",
-        whose evidence is 1.2's drug-discovery lines) from a paraphrase; asked this one question apart from
-        writing an answer, even the CPU model mostly can. A failed call is no verdict: the rules' answer stands.
+        whose evidence is 1.2's drug-discovery lines) from a paraphrase; a model asked this one question apart
+        from writing an answer may. The CPU model catches most near misses but hides as many covered questions
+        (``Settings.judge``), hence opt-in. A failed call is no verdict: the rules' answer stands.
         """
         if not evidence:
             return False

@@ -140,14 +140,12 @@ class LoanwordMap:
         present = set(tokens)
         extra: list[str] = []
         for run in _HANGUL_RUN.findall(question):
-            for cut in range(0, 3):
-                candidate = run[:len(run) - cut] if cut else run
-                words = self.latin_words(candidate)
+            for stem in _stems(run):
+                words = self.latin_words(stem)
                 if words:
                     extra.extend(w for w in words if w not in present and w not in extra)
                     break
         return tokens + tuple(extra)
-
 
     def with_latin_acronyms(self, question: str) -> str:
         """The question with every Hangul-spelled acronym of the notes in Latin letters ("씨피유랑 지피유 중" ->
@@ -155,8 +153,7 @@ class LoanwordMap:
         and a multilingual encoder has rarely seen "지피유": such a question scored far below its paraphrase."""
         def latin(match: re.Match) -> str:
             run = match.group(0)
-            for cut in range(0, 3):
-                stem = run[:len(run) - cut] if cut else run
+            for stem in _stems(run):
                 found = sorted(a for a in spelled_acronyms(stem) if a in self._latin)
                 if len(found) == 1:
                     return found[0].upper() + run[len(stem):]
@@ -166,6 +163,11 @@ class LoanwordMap:
 
 _LATIN_TOKEN = re.compile(r"[a-z][a-z\-]*")
 _HANGUL_RUN = re.compile(r"[가-힣]{2,}")
+
+
+def _stems(run: str):
+    """A Hangul run whole, then without one or two trailing syllables (a particle: "런타임이", "씨피유랑")."""
+    return (run[:len(run) - cut] for cut in range(0, 3) if len(run) > cut)
 
 
 # Latin letters as Korean says them: "씨피유" = CPU, "엘엘엠" = LLM, "브이지피유" = vGPU.
