@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from rag.errors import ConfigError, GenerationError
+from rag.index.question_bank import held_out
 
 from . import metrics as m
 from .refusal_cv import cross_validate, rates
@@ -204,7 +205,9 @@ def _run_items(engine, gold: list[GoldItem], generator, retrieval_only: bool, pr
     notes = None if retrieval_only else NotesContext(engine)
     for n, item in enumerate(gold, start=1):
         _say(progress, f"{'search' if retrieval_only else 'ask'} {n}/{len(gold)} {item.id}")
-        s, extra = _run_item(engine, item, generator, retrieval_only, notes)
+        # the retriever's labelled-question prior never draws on this item's writer (its own questions)
+        with held_out(item.origin):
+            s, extra = _run_item(engine, item, generator, retrieval_only, notes)
         scored.append(s)
         hit_lists.append(extra["hits"])
         labels.append(extra.get("generator"))
@@ -246,7 +249,8 @@ def run_ablation(engine, gold: list[GoldItem], progress: Progress | None = None)
         for n, item in enumerate(gold, start=1):
             _say(progress, f"ablation [{name}] {n}/{len(gold)}")
             try:
-                hits = engine.search(item.question, k=SEARCH_K, legs=legs, glossary=glossary)
+                with held_out(item.origin):
+                    hits = engine.search(item.question, k=SEARCH_K, legs=legs, glossary=glossary)
             except TypeError as exc:  # an engine without leg selection: say so in the report
                 return {"skipped": f"engine.search does not take legs/glossary ({exc})", "rows": []}
             scored.append(m.ScoredItem(item.id, item.lang, item.answerable, item.gold_sections,

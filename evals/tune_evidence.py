@@ -45,6 +45,23 @@ MENTION_GRID = {
 }
 
 
+def write_grid_report(out: Path, title: str, gold: str, rows: list[dict], shipped: dict) -> dict:
+    """``grid.json`` and ``report.md`` of a tuning grid (each row: the point's values, its metrics and "objective",
+    citation precision + key-fact recall); returns the best row."""
+    best = max(rows, key=lambda r: r["objective"])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "grid.json").write_text(json.dumps({"gold": gold, "rows": rows, "best": best, "shipped": shipped},
+                                              indent=2) + "\n", encoding="utf-8")
+    lines = [f"# {title}", "",
+             f"Shipped: {shipped}. Best by citation precision + key-fact recall: "
+             f"{ {k: best[k] for k in shipped} } ({best['objective']}).", "",
+             "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += ["| " + " | ".join(str(v) for v in row.values()) + " |"
+              for row in sorted(rows, key=lambda r: -r["objective"])]
+    (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return best
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", default="evals/gold_dev.jsonl")
@@ -75,18 +92,7 @@ def main(argv=None) -> int:
     finally:
         for name, value in shipped.items():
             setattr(evidence, name, value)
-    best = max(rows, key=lambda r: r["objective"])
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "grid.json").write_text(json.dumps({"gold": args.gold, "rows": rows, "best": best, "shipped": shipped},
-                                              indent=2) + "\n", encoding="utf-8")
-    lines = [f"# Evidence constants on `{args.gold}`", "",
-             f"Shipped: {shipped}. Best by citation precision + key-fact recall: "
-             f"{ {k: best[k] for k in grid} } ({best['objective']}).", "",
-             "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
-    lines += ["| " + " | ".join(str(v) for v in row.values()) + " |"
-              for row in sorted(rows, key=lambda r: -r["objective"])]
-    (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    best = write_grid_report(Path(args.out), f"Evidence constants on `{args.gold}`", args.gold, rows, shipped)
     print(f"best: {best}")
     return 0
 

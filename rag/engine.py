@@ -7,15 +7,19 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Callable
+
+import numpy as np
 
 from .config import Settings, load_settings
 from .errors import IndexMismatchError, IndexMissingError
 from .index import store
-from .index.vector_cache import embed_with_cache
+from .index.question_bank import QuestionBank
+from .index.vector_cache import VectorCache, embed_with_cache
 from .ingest.chunking import chunk_sections, index_text, section_lines
 from .ingest.loaders import LoadedNotes, load_notes
+from .ingest.questions import LabelledQuestion, LoadedQuestions, load_questions
 from .text import tokenize as tokenizer
 from .text.glossary import Glossary, GlossaryEntry, loanwords, mine_glossary
 from .types import Hit
@@ -60,6 +64,7 @@ class Engine:
         self._generators: dict[str, object] = {}
         self._data = None
         self._notes: LoadedNotes | None = None
+        self._questions: LoadedQuestions | None = None
         self._llm_state = ""               # "", "loading", "ready", "failed": see llm_state()
 
     # -- index ----------------------------------------------------------------------------------------
@@ -97,9 +102,17 @@ class Engine:
             self._notes = load_notes(self.settings.notes)
         return self._notes
 
+    def read_questions(self) -> LoadedQuestions:
+        """The labelled questions beside the notes (``questions.jsonl``), checked against their sections."""
+        if self._questions is None:
+            known = {(s.doc, s.section) for s in self.read_notes().sections}
+            self._questions = load_questions(self.settings.notes, known)
+        return self._questions
+
     def expected_manifest(self) -> dict:
         notes = self.read_notes()
-        manifest = store.expected_manifest(self.settings, self.embedder_id(), 0, notes.content_hash)
+        manifest = store.expected_manifest(self.settings, self.embedder_id(), 0, notes.content_hash,
+                                           self.read_questions().content_hash)
         manifest.pop("dim")   # known only once the model is loaded; checked against FAISS at load
         return manifest
 
@@ -116,8 +129,9 @@ class Engine:
         index_dir = self.settings.resolved_index_dir
         # built outside self._lock, so questions keep being answered from the loaded index meanwhile
         with self._build_lock:
-            self._notes = None
+            self._notes = self._questions = None
             notes = self.read_notes()
+            questions = self.read_questions()
             problems = self.index_problems()
             if not force and not problems:
                 manifest = store.read_manifest(index_dir)
@@ -139,20 +153,26 @@ class Engine:
             all_vectors, embedded = embed_with_cache(embedder, chunk_texts + [line["text"] for line in lines],
                                                      index_dir, self.progress)
             vectors, line_vectors = all_vectors[:len(chunks)], all_vectors[len(chunks):]
+            # labelled questions are embedded as questions, by what embeds students' questions at run time
+            question_vectors = self._embed_questions([q.question for q in questions.questions], index_dir,
+                                                     int(vectors.shape[1]))
             manifest = store.expected_manifest(self.settings, self.embedder_id(), int(vectors.shape[1]),
-                                               notes.content_hash)
+                                               notes.content_hash, questions.content_hash)
+            warnings = [str(w) for w in notes.warnings + questions.warnings]
             manifest.update(embedder_model=embedder.model_id, n_sections=len(notes.sections), n_chunks=len(chunks),
-                            n_lines=len(lines),
+                            n_lines=len(lines), n_questions=len(questions.questions),
                             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                            files=[{"path": p, "sha256": h} for p, h in notes.files],
-                            warnings=[str(w) for w in notes.warnings])
+                            files=[{"path": p, "sha256": h} for p, h in notes.files + questions.files],
+                            warnings=warnings)
             from .index.dense import write_dense_index, write_line_index
 
             try:
                 path = store.write_build(index_dir, manifest, notes.sections, chunks, tokens,
                                          [e.to_dict() for e in entries], added,
                                          lambda p: write_dense_index(p, chunks, vectors),
-                                         lines, lambda p: write_line_index(p, line_vectors))
+                                         lines, lambda p: write_line_index(p, line_vectors),
+                                         [asdict(q) for q in questions.questions],
+                                         lambda p: write_line_index(p, question_vectors))
             except OSError as exc:
                 raise IndexMissingError(
                     f"Could not write the index to {index_dir} ({exc}). Point RAG_INDEX_DIR (or --index-dir) "
@@ -164,7 +184,16 @@ class Engine:
                 self._answerers.clear()
             self.progress(f"Index written to {path}")
             return BuildReport(True, str(path), len(notes.sections), len(chunks), time.perf_counter() - start,
-                               [str(w) for w in notes.warnings], reason, embedded)
+                               warnings, reason, embedded)
+
+    def _embed_questions(self, texts: list[str], index_dir, dim: int) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, dim), dtype=np.float32)
+        encoder = self.query_embedder()
+        self.progress(f"Embedding {len(texts)} labelled questions (cached after the first build)...")
+        identity = f"{encoder.model_id}|dim={getattr(encoder, 'dim', '')}|queries"
+        vectors, _ = VectorCache(index_dir, identity).embed(texts, encoder.embed_queries)
+        return vectors
 
     def retriever(self):
         retriever = self._retriever
@@ -196,6 +225,7 @@ class Engine:
         try:
             dense = DenseIndex(data.root / "dense.faiss")
             line_index = DenseIndex(data.root / "lines.faiss")
+            question_index = DenseIndex(data.root / "questions.faiss")
         except RuntimeError as exc:
             raise IndexMismatchError(f"A FAISS file in {data.root} is damaged or missing ({exc}). "
                                      "Rebuild with: rag index --force") from exc
@@ -209,8 +239,13 @@ class Engine:
         glossary = Glossary([GlossaryEntry.from_dict(e) for e in data.glossary])
         line_chunks = [line["chunk"] for line in data.lines]
         units = [line["unit"] for line in data.lines]
+        questions = [LabelledQuestion(**{**q, "sections": tuple(q["sections"])}) for q in data.questions]
+        if question_index.size != len(questions) or (questions and question_index.dim != embedder.dim):
+            raise IndexMismatchError(f"The index holds {question_index.size} labelled-question vectors for "
+                                     f"{len(questions)} questions. Rebuild with: rag index --force")
+        bank = QuestionBank(questions, question_index.vectors) if questions else None
         return Retriever(data.chunks, data.chunk_tokens, dense, embedder, glossary, self.settings,
-                         LineIndex(line_index, line_chunks, units)), data
+                         LineIndex(line_index, line_chunks, units), bank), data
 
     # -- answering ------------------------------------------------------------------------------------
     def generator(self, name: str | None = None):

@@ -16,6 +16,7 @@ import numpy as np
 from .errors import ConfigError
 from .index.dense import DenseIndex
 from .index.keyword import BM25Index
+from .index.question_bank import QuestionBank, rerank
 from .text.glossary import Glossary
 from .text.loanwords import LoanwordMap
 from .text.tokenize import tokenize
@@ -72,8 +73,10 @@ class LineCosines:
 
 class Retriever:
     def __init__(self, chunks: list[Chunk], chunk_tokens: list[tuple[str, ...]], dense: DenseIndex,
-                 embedder, glossary: Glossary, settings, lines: LineIndex | None = None):
+                 embedder, glossary: Glossary, settings, lines: LineIndex | None = None,
+                 questions: QuestionBank | None = None):
         self.chunks = chunks
+        self.questions = questions
         self.chunk_sections = [chunk.section_key for chunk in chunks]
         self.lines = lines
         # (doc, language, section, line text) -> the line's position, for evidence selection's lookups
@@ -115,7 +118,12 @@ class Retriever:
             ranked_legs["lines"] = self.lines.ranked(line_cosines, self.chunk_sections, self.settings.candidates)
             features.update({"line_" + name: value for name, value in _dense_features(line_cosines).items()})
             by_line = LineCosines(self.line_positions, line_cosines)
-        hits = self._fuse(ranked_legs)[:k]
+        hits = self._fuse(ranked_legs)
+        if self.questions is not None and ("dense" in legs or use_lines):
+            # labelled questions like this one re-order the top hits (rag/index/question_bank.py)
+            share = self.questions.prior(vector, self.settings.question_prior_k)
+            hits = rerank(hits, share, self.settings.question_prior_weight)
+        hits = hits[:k]
         features["coverage"] = _coverage(query_tokens, hits[:3], self.chunks_tokens_of)
         return Retrieval(hits, query_tokens, expanded, features, by_line)
 

@@ -49,6 +49,8 @@ def make_engine(tmp_path, fake_embedder):
     def make(notes=(CORPUS,), auto_index=True, embedder=None, **overrides):
         # the refusal threshold is fitted to e5's cosines; the fake embedder's are on another scale
         overrides.setdefault("refusal_threshold", -1e9)
+        # so is the labelled-question prior's weight; its own tests (test_question_bank.py) set one
+        overrides.setdefault("question_prior_weight", 0.0)
         settings = load_settings(environ={}, home=tmp_path / "home", notes=list(notes), generator="extractive",
                                  **overrides)
         return Engine(settings, auto_index=auto_index, embedder=embedder or fake_embedder)

@@ -41,6 +41,7 @@ NOTES_MD = "## 1. Basics\n### 1.1 Alpha topic\nAlpha engines move freight across
 
 def _settings(home: Path, **overrides):
     overrides.setdefault("refusal_threshold", -1e9)   # the fake embedder's cosines are not e5's
+    overrides.setdefault("question_prior_weight", 0.0)   # nor are its neighbours among the labelled questions
     overrides.setdefault("notes", [CORPUS])
     return load_settings(environ={}, home=home, generator=overrides.pop("generator", "extractive"), **overrides)
 

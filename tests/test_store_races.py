@@ -26,6 +26,7 @@ def _write(index_dir: Path, n_chunks: int, label: str) -> Path:
                 "n_chunks": n_chunks, "n_sections": 1}
     return store.write_build(index_dir, manifest, [section], chunks, [("t",)] * n_chunks, [], [label],
                              lambda path: path.write_bytes(label.encode()), [{"chunk": 0, "unit": label, "text": label}],
+                             lambda path: path.write_bytes(label.encode()), [],
                              lambda path: path.write_bytes(label.encode()))
 
 

@@ -29,8 +29,9 @@ from ..types import Chunk, Section
 
 FORMAT = "course-rag-index"
 # v2: one vector per line of the notes (lines.faiss, lines.jsonl) beside the chunk vectors, for the line leg;
-# v3: lines.jsonl also holds each line's own text ("unit"), so evidence selection can use its cosine
-FORMAT_VERSION = 3
+# v3: lines.jsonl also holds each line's own text ("unit"), so evidence selection can use its cosine;
+# v4: the course's labelled questions and their vectors (questions.jsonl, questions.faiss), for the section prior
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 READERS = ".readers"          # readers hold a shared flock on it while they load the build
 BUILD_LOCK = ".build.lock"    # builders hold an exclusive flock on it while they write, swap and prune
@@ -48,9 +49,10 @@ class IndexData:
     glossary: list[dict]
     loanwords: list[str]
     lines: list[dict]          # {"chunk": the chunk holding the line, "unit": the line, "text": what was embedded}
+    questions: list[dict]      # LabelledQuestion fields, in the order of questions.faiss
 
 
-def expected_manifest(settings, embedder_id: str, dim: int, notes_hash: str) -> dict:
+def expected_manifest(settings, embedder_id: str, dim: int, notes_hash: str, questions_hash: str) -> dict:
     """The fields that must match for an index to be reused."""
     return {
         "format": FORMAT,
@@ -59,6 +61,7 @@ def expected_manifest(settings, embedder_id: str, dim: int, notes_hash: str) -> 
         "dim": dim,
         "chunking": {"max_chars": settings.chunk_chars, "overlap": settings.chunk_overlap},
         "notes_hash": notes_hash,
+        "questions_hash": questions_hash,
     }
 
 
@@ -112,9 +115,10 @@ def _new_build_id() -> str:
 
 def write_build(index_dir: Path, manifest: dict, sections: list[Section], chunks: list[Chunk],
                 chunk_tokens: list[tuple[str, ...]], glossary: list[dict], loanwords: list[str],
-                write_vectors, lines: list[dict], write_line_vectors) -> Path:
+                write_vectors, lines: list[dict], write_line_vectors, questions: list[dict],
+                write_question_vectors) -> Path:
     """Write a complete build, then make it current. ``write_vectors(path)`` writes the chunks' FAISS
-    file, ``write_line_vectors(path)`` the lines' one."""
+    file, ``write_line_vectors(path)`` the lines' one, ``write_question_vectors(path)`` the labelled questions'."""
     index_dir = Path(index_dir)
     builds = index_dir / "builds"
     builds.mkdir(parents=True, exist_ok=True)
@@ -135,8 +139,12 @@ def write_build(index_dir: Path, manifest: dict, sections: list[Section], chunks
             with open(staging / "lines.jsonl", "w", encoding="utf-8") as out:
                 for line in lines:
                     out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            with open(staging / "questions.jsonl", "w", encoding="utf-8") as out:
+                for question in questions:
+                    out.write(json.dumps(question, ensure_ascii=False) + "\n")
             write_vectors(staging / "dense.faiss")
             write_line_vectors(staging / "lines.faiss")
+            write_question_vectors(staging / "questions.faiss")
             (staging / READERS).touch()
             # the manifest goes last: a folder without one is never a complete build
             (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -259,9 +267,14 @@ def _read(index_dir: Path, root: Path) -> IndexData:
         lines = [json.loads(line) for line in (root / "lines.jsonl").read_text(encoding="utf-8").splitlines()]
         if any(not 0 <= line["chunk"] < len(chunks) or "unit" not in line for line in lines):
             raise ValueError("a line points at no chunk")
+        questions = [json.loads(line) for line in (root / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise IndexMismatchError(f"The index at {index_dir} is damaged ({exc}). Rebuild with: rag index") from exc
     if len(chunks) != manifest.get("n_chunks"):
         raise IndexMismatchError(f"The index at {index_dir} is incomplete ({len(chunks)} chunks, manifest says "
                                  f"{manifest.get('n_chunks')}). Rebuild with: rag index")
-    return IndexData(root, manifest, sections, chunks, tokens, glossary["entries"], glossary["loanwords"], lines)
+    if len(questions) != manifest.get("n_questions", 0):
+        raise IndexMismatchError(f"The index at {index_dir} is incomplete ({len(questions)} labelled questions, "
+                                 f"manifest says {manifest.get('n_questions')}). Rebuild with: rag index")
+    return IndexData(root, manifest, sections, chunks, tokens, glossary["entries"], glossary["loanwords"], lines,
+                     questions)
