@@ -51,7 +51,10 @@ def cmd_search(args) -> int:
         return 0
     for hit in hits:
         legs = ", ".join(f"{leg} #{rank}" for leg, rank in sorted(hit.leg_ranks.items()))
-        print(f"{hit.rank}. [{hit.section}] {hit.title}  (score {hit.score:.4f}; {legs})")
+        share = hit.leg_scores.get("questions")
+        # why the order may differ from the score: the labelled-question prior (rag/index/question_bank.py)
+        prior = f"; answered {share:.0%} of similar labelled questions" if share else ""
+        print(f"{hit.rank}. [{hit.section}] {hit.title}  (score {hit.score:.4f}; {legs}{prior})")
     return 0
 
 

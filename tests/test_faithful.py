@@ -70,6 +70,57 @@ def test_asked_for_slot_must_be_in_the_evidence(vocab):
 def test_parts_split_at_clause_boundaries_not_inside_words():
     assert split_parts("What is vGPU and how much does it cost?") == ["What is vGPU", "how much does it cost"]
     assert len(split_parts("최고 성능의 GPU는?")) == 1
+    assert split_parts("LLM이 뭔지 짧게 + 할루시네이션은 왜 생겨?") == ["LLM이 뭔지 짧게", "할루시네이션은 왜 생겨"]
+    # "-고 싶은데" (want to), "-고 있는" (-ing) and "-고 나서" (after) join one clause
+    assert len(split_parts("AI 인프라 더 공부하고 싶은데 읽을 책 하나 추천해줘")) == 1
+    assert len(split_parts("지금 쓰고 있는 GPU 서버는 뭐가 좋아?")) == 1
+    assert len(split_parts("모델을 학습하고 나서 어디에 배포해?")) == 1
+
+
+@pytest.mark.parametrize("question, slot", [
+    ("Is renting graphics chips cheaper than buying our own?", "price"),
+    ("서버를 사는 거랑 빌려 쓰는 것 중에 뭐가 더 싸?", "price"),
+    ("Do I need a computer science degree to work in AI data center operations?", "career"),
+    ("AI 인프라 운영 쪽 일 하면 야근 많아요?", "career"),
+    ("Will AI fraud detection put bank tellers out of work?", "career"),
+    ("Is a master's degree worth it?", "advice"),
+    ("Is orchestration or job scheduling easier for a beginner to learn?", "advice"),
+    ("Do we need patients' consent before using their scans?", "judgement"),
+])
+def test_cost_career_advice_and_consent_questions_ask_for_what_the_notes_never_give(vocab, question, slot):
+    from rag.answerability import asked_slots
+
+    assert slot in asked_slots(question)
+    assert assess(question, "en", "GPU : 고도의 병렬 처리 능력에 최적화", 1.0, 0.5, vocab).outcome == REFUSE
+
+
+@pytest.mark.parametrize("question", [
+    "What does a job scheduler do?",                 # the notes' "job": scheduled work, not employment
+    "which job roles does the course name for the AI workflow?",
+    "GPU 가상화의 이점은?",
+])
+def test_the_notes_own_jobs_and_benefits_are_no_career_or_cost_question(question):
+    from rag.answerability import asked_slots
+
+    assert not {"career", "price", "advice"} & set(asked_slots(question))
+
+
+@pytest.mark.parametrize("question", [
+    "Which processor column in the comparision table lists fast clock speeds?",   # a typo, not a product
+    "[One word] What does generative AI produce?",                                # an exam tag
+    "영어 노트에 'building custom models'라고 나오는 건 무슨 방법이야?",                    # the notes' other language
+    "6.4 표에서 작업을 돌리고 지켜보는 틀을 제공한다고 적힌 건 어느 열임?",                    # 열 + the chat ending 임
+])
+def test_typos_exam_tags_languages_and_chat_endings_are_no_gaps(vocab, question):
+    assert assess(question, "en", "CPU : 빠른 클럭 속도\nGPU : 병렬", 1.0, 0.5, vocab).missing == []
+
+
+def test_a_part_refers_back_to_an_unknown_thing_not_to_an_unfilled_slot(vocab):
+    lines = "GPU 서버 시스템 : AI 워크로드 가속을 위해 설계"
+    server = assess("How many rack units does a GPU server take, and what is it designed to speed up?", "en",
+                    lines, 1.0, 0.5, vocab)
+    assert server.outcome == PARTIAL and server.missing == ["the number asked for"]
+    assert assess("What is MLPerf and how do GPUs score on it?", "en", lines, 1.0, 0.5, vocab).outcome == REFUSE
 
 
 # ---- evidence lines ---------------------------------------------------------------------------------
