@@ -336,7 +336,7 @@ def run_eval(gold_path, out_dir, engine, generator: str | None = None, retrieval
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     report["by_origin"] = {o: m.aggregate([s for s, g in zip(scored, gold) if g.origin == o], retrieval_only)
-                           for o in sorted({g.origin for g in gold if g.origin})}
+                           for o in sorted({g.origin for g in gold if g.origin}, key=_origin_order)}
     report["frozen_test"] = is_test_split(gold)
     scorer = engine_evidence_fn(engine) if evidence_fn is None else (evidence_fn or None)
     if scorer is not None:
@@ -357,6 +357,12 @@ def run_eval(gold_path, out_dir, engine, generator: str | None = None, retrieval
                                                encoding="utf-8")
     write_report(report, out_dir, scored)
     return report
+
+
+def _origin_order(origin: str) -> tuple:
+    # "v2" before "v10": writers in the order they wrote
+    digits = origin.lstrip("v")
+    return (0, int(digits), "") if digits.isdigit() else (1, 0, origin)
 
 
 def _generator_label(requested, labels, retrieval_only: bool) -> str:
