@@ -205,8 +205,8 @@ def _run_items(engine, gold: list[GoldItem], generator, retrieval_only: bool, pr
     notes = None if retrieval_only else NotesContext(engine)
     for n, item in enumerate(gold, start=1):
         _say(progress, f"{'search' if retrieval_only else 'ask'} {n}/{len(gold)} {item.id}")
-        # the retriever's labelled-question prior never draws on this item's writer (its own questions)
-        with held_out(item.origin):
+        # the retriever's labelled-question prior never draws on this item's writer, nor on its own text
+        with held_out(item.origin, questions=(item.question,)):
             s, extra = _run_item(engine, item, generator, retrieval_only, notes)
         scored.append(s)
         hit_lists.append(extra["hits"])
@@ -249,7 +249,7 @@ def run_ablation(engine, gold: list[GoldItem], progress: Progress | None = None)
         for n, item in enumerate(gold, start=1):
             _say(progress, f"ablation [{name}] {n}/{len(gold)}")
             try:
-                with held_out(item.origin):
+                with held_out(item.origin, questions=(item.question,)):
                     hits = engine.search(item.question, k=SEARCH_K, legs=legs, glossary=glossary)
             except TypeError as exc:  # an engine without leg selection: say so in the report
                 return {"skipped": f"engine.search does not take legs/glossary ({exc})", "rows": []}

@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 from typing import Iterator
 
 from .answerability import (ANSWER, PARTIAL, REFUSE, NotesVocabulary, asked_slots, asks_every_mention, assess,
-                            frames_a_mention_question, quoted_terms, slot_filled)
+                            combine_parts, frames_a_mention_question, quoted_terms, slot_filled, split_parts,
+                            weakly_retrieved)
 from .citations import attach_citations, strip_invalid_markers
 from .claims import ClaimChecker, SentenceCheck, checked_sentences, strip_markers
 from .errors import GenerationError, ModelError, QuestionError
@@ -245,6 +246,12 @@ class Answerer:
                           self.settings.refusal_threshold, self.vocabulary(), named_in_notes=bool(found.reference),
                           line_cosine=retrieval.features.get("line_dense_top", 0.0),
                           evidence_titles=evidence_titles(evidence))
+        if weakly_retrieved(coverage) and not found.reference:
+            by_parts = self._judge_by_parts(standalone, language)
+            if by_parts is not None:
+                found, coverage = by_parts
+                retrieval, hits, sections, evidence, weights, score = (found.retrieval, found.hits, found.sections,
+                                                                       found.evidence, found.weights, found.score)
         base["coverage"] = coverage
         if coverage.outcome == REFUSE:
             yield self._refusal(hits, base)
@@ -292,6 +299,26 @@ class Answerer:
         yield Answer(text=text, refused=False, generator=generator_label, citations=citations,
                      outcome="partial" if coverage.outcome == PARTIAL else "answer", missing=list(coverage.missing),
                      **base)
+
+    def _judge_by_parts(self, question: str, language: str):
+        """(the answered part's retrieval, a PARTIAL coverage) when a question too weakly retrieved as a whole has
+        exactly one part that retrieval answers on its own (``combine_parts``); None otherwise."""
+        parts = split_parts(question)
+        if len(parts) < 2:
+            return None
+        gathered, coverages = [], []
+        for part in parts:
+            found = self.gather(part, language)
+            gathered.append(found)
+            coverages.append(assess(part, language, "\n".join(line.text for line in found.evidence), found.score,
+                                    self.settings.refusal_threshold, self.vocabulary(),
+                                    named_in_notes=bool(found.reference),
+                                    line_cosine=found.retrieval.features.get("line_dense_top", 0.0),
+                                    evidence_titles=evidence_titles(found.evidence)))
+        coverage = combine_parts(parts, coverages, self.vocabulary())
+        if coverage is None:
+            return None
+        return gathered[parts.index(coverage.covered_question)], coverage
 
     def _judge_applies(self, coverage, found) -> bool:
         """An LLM checks the rules' "answer" unless the question asks for what the notes hold by construction:

@@ -139,7 +139,8 @@ _SLOT_NAMES = {
 }
 # Comparing something the notes know with something they don't cannot be answered in part.
 _COMPARISON = re.compile(r"\bvs\.?\b|\bversus\b|\bcompar|\bdifference|\bbetter than\b|\bfaster than\b|"
-                         r"\bor\b.*\?|차이|비교|대비|보다|나은|낫|어느 (?:것|쪽)|(?:뭐|무엇|어느 ?(?:게|것))[이가]? 더\b",
+                         r"\bor\b.*\?|차이|비교|대비|보다|나은|낫|어느 (?:것|쪽)|(?:뭐|무엇|어느 ?(?:게|것))[이가]? 더\b|"
+                         r"(?:뭐가|어떻게|무엇이) ?(?:달라|다른|다르)|다른 ?점",
                          re.IGNORECASE)
 # Clause boundaries: a question's parts are judged separately.
 _PARTS = re.compile(
@@ -148,7 +149,7 @@ _PARTS = re.compile(
     r"the|a|an|any|say|tell|give|list|name|explain)\b)"
     # "A + B": two questions; "공부하고 싶은데" (want to), "쓰고 있는" (-ing), "하고 나서" (after): one clause
     r"|\s+\+\s+"
-    r"|\s*(?:그리고|또한|그리고요)\s*|(?<=[하이되뭐])고[,\s]\s*(?!싶|있|계시|나서|난 ?뒤)"
+    r"|\s*(?:그리고|또한|그리고요)\s*|(?<=[하이되뭐시주])고[,\s]\s*(?!싶|있|계시|나서|난 ?뒤)"
     r"|(?<=[가-힣A-Za-z0-9)])(?:와|과|랑|하고)(?:,\s*|\s+)(?=\S)(?!싶|있|계시|나서)",
     re.IGNORECASE)
 
@@ -767,6 +768,35 @@ def split_parts(question: str) -> list[str]:
     return [p for p in parts if p and tokenize(p)]
 
 
+WEAK_EVIDENCE = "weak retrieval evidence"
+
+
+def weakly_retrieved(coverage: Coverage) -> bool:
+    """Refused only because retrieval found too little for the question as a whole."""
+    return coverage.outcome == REFUSE and bool(coverage.reasons) and coverage.reasons[0].startswith(WEAK_EVIDENCE)
+
+
+def combine_parts(parts: list[str], coverages: list[Coverage], vocab: NotesVocabulary) -> Coverage | None:
+    """A question refused for weak evidence as a whole, judged again part by part, each part with its own retrieval
+    (``coverages``): "LLM이 뭔지 짧게 + 할루시네이션은 왜 생겨?" retrieves little as one question, while its first part
+    alone finds 3.3. PARTIAL when exactly one part is answered on its own; what the others ask is named as missing
+    (their unknown terms, else the part itself). None when no part, or more than one, stands on its own."""
+    answered = [i for i, c in enumerate(coverages) if c.outcome == ANSWER]
+    if len(parts) < 2 or len(answered) != 1 or any(_COMPARISON.search(part) for part in parts):
+        return None   # "집에서 쓰는 와이파이랑 데이터센터 통신은 뭐가 다른 거야?": a comparison does not split
+    missing: list[str] = []
+    for part, coverage in zip(parts, coverages):
+        if coverage.outcome != ANSWER:
+            missing += coverage.missing or unknown_terms(part, vocab) or [_shortened(part)]
+    chosen = coverages[answered[0]]
+    return Coverage(PARTIAL, list(dict.fromkeys(missing)), [f"judged by parts: {', '.join(missing)}"],
+                    covered_question=parts[answered[0]], evidence_score=chosen.evidence_score)
+
+
+def _shortened(part: str, limit: int = 40) -> str:
+    return part if len(part) <= limit else part[:limit].rsplit(" ", 1)[0] + "…"
+
+
 # An exam-style tag before the question ("[One word]", "[단답형]", "(서술형)") says how to answer, not what about.
 _EXAM_TAG = re.compile(r"^\s*[\[(【]\s*[^\])】]{1,24}[\])】]\s*")
 
@@ -791,7 +821,7 @@ def assess(question: str, language: str, evidence_text: str, evidence_score: flo
                                     else anchored(question, evidence_text, vocab))
         if not coverage.let_through:
             coverage.outcome = REFUSE
-            coverage.reasons.append(f"weak retrieval evidence ({evidence_score:.2f} < {threshold:.2f})")
+            coverage.reasons.append(f"{WEAK_EVIDENCE} ({evidence_score:.2f} < {threshold:.2f})")
             return coverage
     question = _EXAM_TAG.sub("", question)
     parts = split_parts(question) or [question]

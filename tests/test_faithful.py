@@ -115,6 +115,24 @@ def test_typos_exam_tags_languages_and_chat_endings_are_no_gaps(vocab, question)
     assert assess(question, "en", "CPU : 빠른 클럭 속도\nGPU : 병렬", 1.0, 0.5, vocab).missing == []
 
 
+def test_a_weakly_retrieved_question_is_judged_again_part_by_part(vocab):
+    from rag.answerability import Coverage, combine_parts, weakly_retrieved
+
+    parts = split_parts("LLM이 뭔지 짧게 + 할루시네이션은 왜 생기는 거임?")
+    weak = Coverage(REFUSE, reasons=["weak retrieval evidence (0.09 < 0.22)"])
+    assert weakly_retrieved(weak) and not weakly_retrieved(Coverage(REFUSE, ["PUE"], ["the notes never mention: PUE"]))
+    partial = combine_parts(parts, [Coverage(ANSWER, evidence_score=0.6), weak], vocab)
+    assert partial.outcome == PARTIAL and partial.covered_question == parts[0] and partial.missing == ["할루시네이션"]
+    assert partial.evidence_score == 0.6
+    # a part with no unknown word is named itself; no part or two parts standing alone, or a comparison: no verdict
+    named = combine_parts(["What is vGPU", "why is the sky so very blue today"], [Coverage(ANSWER), weak], vocab)
+    assert named.missing == ["why is the sky so very blue today"]
+    assert combine_parts(parts, [weak, weak], vocab) is None
+    assert combine_parts(parts, [Coverage(ANSWER), Coverage(ANSWER)], vocab) is None
+    assert combine_parts(["집에서 쓰는 와이파이", "데이터센터 안 통신은 뭐가 다른 거야"], [weak, Coverage(ANSWER)], vocab) is None
+    assert len(split_parts("스케줄링이랑 오케스트레이션 차이 설명해 주시고, Slurm 명령어도 부탁드립니다")) >= 2
+
+
 def test_a_part_refers_back_to_an_unknown_thing_not_to_an_unfilled_slot(vocab):
     lines = "GPU 서버 시스템 : AI 워크로드 가속을 위해 설계"
     server = assess("How many rack units does a GPU server take, and what is it designed to speed up?", "en",

@@ -71,6 +71,8 @@ def test_the_prior_is_the_share_of_the_nearest_questions_each_section_answered()
     assert bank.prior(np.array([1, 0, 0]), k=3) == pytest.approx({("d", "1.1"): 1 / 3, ("d", "1.2"): 2 / 3,
                                                                    ("d", "2.1"): 1 / 3})
     assert bank.prior(np.array([1, 0, 0]), k=1) == Counter({("d", "1.1"): 1.0})
+    with held_out(questions=("x",)):   # nor does a question's own text, whoever wrote it
+        assert ("d", "1.1") not in bank.prior(np.array([1, 0, 0]), k=3)
     with held_out("w2"):   # a writer's own questions never help it
         assert bank.prior(np.array([1, 0, 0]), k=3) == pytest.approx({("d", "1.1"): 1 / 3, ("d", "3.1"): 1 / 3})
         with held_out("w1", "w3"):
@@ -173,4 +175,5 @@ def test_evaluation_scores_each_item_with_its_writer_held_out(make_engine, tmp_p
         {"id": "en-2", "lang": "en", "question": "What is vGPU?", "answerable": True, "gold_sections": ["5.2"],
          "key_facts": [], "origin": "v8"}]) + "\n", encoding="utf-8")
     run_eval(gold, tmp_path / "out", engine, generator="extractive", ablation=False, evidence_fn=False)
-    assert seen[-2:] == [frozenset({"v7"}), frozenset({"v8"})]
+    assert seen[-2:] == [frozenset({("origin", "v7"), ("text", "What is a GPU?")}),
+                         frozenset({("origin", "v8"), ("text", "What is vGPU?")})]

@@ -8,8 +8,9 @@ a new question's nearest ``k`` give each section the share of them it answered, 
 by fused score + weight * share. Only the order of the first ``RERANK_DEPTH`` hits changes: no section is added
 or dropped, so what is retrieved (and whether the notes cover the question) is the retriever's alone.
 
-Evaluation holds a writer's own questions out (``held_out``): a question is never helped by itself or by the
-same writer's other questions, so dev figures measure what the prior does for a new student.
+Evaluation holds a writer's own questions out (``held_out``): a question is never helped by itself (by its text,
+whatever its origin) or by the same writer's other questions, so dev figures measure what the prior does for a new
+student.
 """
 from __future__ import annotations
 
@@ -26,14 +27,15 @@ from ..types import Hit
 
 RERANK_DEPTH = 3        # the sections whose order the prior may change: the evidence comes from the top three
 
-# origins whose questions the prior must not use (evaluation: the writer of the item being scored)
+# origins (gold-set writers) and question texts the prior must not use (evaluation: the item being scored)
 _HELD_OUT: contextvars.ContextVar[frozenset] = contextvars.ContextVar("question_bank_held_out", default=frozenset())
 
 
 @contextlib.contextmanager
-def held_out(*origins: str) -> Iterator[None]:
-    """Within the block, questions of these origins (gold-set writers) are not in any bank's prior."""
-    token = _HELD_OUT.set(_HELD_OUT.get() | {o for o in origins if o})
+def held_out(*origins: str, questions: tuple[str, ...] = ()) -> Iterator[None]:
+    """Within the block, labelled questions of these origins, or with these very texts, are in no bank's prior."""
+    keys = {("origin", o) for o in origins if o} | {("text", q.strip()) for q in questions if q.strip()}
+    token = _HELD_OUT.set(_HELD_OUT.get() | keys)
     try:
         yield
     finally:
@@ -59,7 +61,8 @@ class QuestionBank:
         similarity = np.einsum("ij,j->i", self.vectors, np.asarray(query_vector, dtype="float32").reshape(-1))
         excluded = _HELD_OUT.get()
         if excluded:
-            similarity = np.where([q.origin in excluded for q in self.questions], -np.inf, similarity)
+            similarity = np.where([("origin", q.origin) in excluded or ("text", q.question) in excluded
+                                   for q in self.questions], -np.inf, similarity)
         usable = int(np.isfinite(similarity).sum())
         share: Counter = Counter()
         for position in np.argsort(-similarity, kind="stable")[:min(k, usable)]:
