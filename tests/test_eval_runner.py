@@ -359,3 +359,37 @@ def test_real_gold_file_is_valid_against_the_notes(name):
     assert any(not g.answerable for g in gold) and any(g.answerable for g in gold)
     assert all(not g.gold_sections for g in gold if not g.answerable)
     assert all(g.key_facts for g in gold if g.answerable), "every answerable item needs key facts"
+
+
+def test_shards_of_a_gold_file_merge_into_the_report_of_the_whole(make_engine, tmp_path):
+    from evals.merge_reports import main as merge_main
+    from evals.runner import run_eval
+
+    items = [
+        {"id": f"{lang}-{n}", "lang": lang, "question": q, "answerable": ok, "gold_sections": sections,
+         "key_facts": facts, "origin": "v1"}
+        for n, (lang, q, ok, sections, facts) in enumerate([
+            ("ko", "CPU와 GPU의 차이점은?", True, ["4.5"], [["병렬", "parallel"]]),
+            ("en", "What is vGPU?", True, ["5.2"], [["virtual", "가상"]]),
+            ("en", "What is the PUE target of an AI data center?", False, [], []),
+            ("ko", "GPU 가상화의 이점은?", True, ["5.3"], [["보안", "security"]])])]
+    lines = [json.dumps(item, ensure_ascii=False) for item in items]
+    whole, first, second = tmp_path / "whole.jsonl", tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    whole.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    first.write_text("\n".join(lines[0::2]) + "\n", encoding="utf-8")
+    second.write_text("\n".join(lines[1::2]) + "\n", encoding="utf-8")
+    engine = make_engine()
+    expected = run_eval(whole, tmp_path / "whole", engine, generator="extractive", ablation=False, evidence_fn=False)
+    for gold in (first, second):
+        run_eval(gold, tmp_path / gold.stem, engine, generator="extractive", ablation=False, evidence_fn=False)
+    assert merge_main(["--gold", str(whole), "--out", str(tmp_path / "merged"), str(tmp_path / "a"),
+                       str(tmp_path / "b")]) == 0
+    merged = json.loads((tmp_path / "merged" / "report.json").read_text(encoding="utf-8"))
+    assert [item["id"] for item in merged["items"]] == [item["id"] for item in items]
+    skip = {"latency_p50_ms", "latency_p95_ms"}
+    for lang in ("all", "ko", "en"):
+        assert {k: v for k, v in merged["metrics"][lang].items() if k not in skip} == \
+            {k: v for k, v in expected["metrics"][lang].items() if k not in skip}
+    assert (tmp_path / "merged" / "report.md").is_file()
+    # a shard missing is an error that says which item, not a report of a part
+    assert merge_main(["--gold", str(whole), "--out", str(tmp_path / "part"), str(tmp_path / "a")]) == 2
