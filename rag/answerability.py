@@ -64,11 +64,13 @@ _SLOTS = {
                          r"어떻게 ?(?:해결|설정|설치|하면 ?돼|해야|하나요|해\?)|어케 ?(?:해|하)|단계별로|명령어|"
                          # "CUDA 설치 방법", "학습 돌리는 방법 알려줘": a method to carry out, not one the notes list
                          # ("다른 방법은 뭐 있어?")
-                         r"(?:설치|설정|세팅|셋업|구축)\s*(?:하는\s*)?(?:방법|순서)|는 ?방법 ?(?:좀 ?)?알려",
+                         r"(?:설치|설정|세팅|셋업|구축)\s*(?:하는\s*)?(?:방법|순서)|는 ?방법 ?(?:좀 ?)?알려|"
+                         # "직접 만들어 보려면 뭐부터 시작해야 돼?", "where do I start"
+                         r"(?:뭐|무엇|어디)(?:부터|서부터) ?(?:시작|해야)|\bwhere (?:do|should|can) (?:i|we) (?:start|begin)\b",
                          re.IGNORECASE),
               re.compile(r"`|\$ |^\s*\d+[.)]\s|\bstep|단계|절차|명령", re.IGNORECASE | re.MULTILINE)),
     # advice for the student: the notes recommend nothing to a reader
-    "advice": (re.compile(r"\brecommend|\bshould i\b|\bwhich [a-z ]+ should i\b|\bworth (?:buying|learning|it)\b|"
+    "advice": (re.compile(r"\brecommend|(?<!section )(?<!chapter )(?<!part )(?<!page )\bshould i\b|\bwhich (?!(?:section|chapter|part|page)s? should)[a-z ]+ should i\b|\bworth (?:buying|learning|it)\b|"
                           r"\beasier (?:for (?:a |an )?(?:beginner|newbie|novice)|to learn)|초보자?(?:한테|에게|가|용)|"
                           r"추천|골라 ?줘|뭘 ?(?:사야|배워야|써야)|뭐 ?(?:사야|배워야)", re.IGNORECASE),
                re.compile(r"recommend|권장|추천", re.IGNORECASE)),
@@ -101,17 +103,25 @@ _SLOTS = {
     # the student wants a forecast or an opinion: the notes make none
     "forecast": (re.compile(r"\bdo you think\b|\bin your (?:opinion|view)\b|\bwill [a-z ]{0,30}\breplace\b|"
                             r"\bin the (?:next|coming) (?:\d+|few|ten|five) years\b|보시나요|전망|예측해|"
-                            r"대체할 ?(?:것|까)|어떻게 보(?:세요|나요|시나요|냐)|라고 봐요", re.IGNORECASE),
+                            r"대체할 ?(?:것|까)|어떻게 보(?:세요|나요|시나요|냐)|라고 봐요|"
+                            # "10년 뒤에도 GPU가 주인공일까?", "in ten years' time"
+                            r"(?:\d+|몇|십)\s*년 ?(?:뒤|후)|\bin (?:\d+|ten|five|twenty) years(?:'|’)? time\b|\bwill still\b",
+                            re.IGNORECASE),
                  re.compile(r"전망|예측|forecast|predict", re.IGNORECASE)),
     # a legal, safety or liability judgement: course notes on AI infrastructure state none ("can I sue the bank?",
     # "is it safe to put patient records in the cloud?", "자율주행차에서 자도 법적으로 괜찮음?")
     "judgement": (re.compile(r"\bis it (?:safe|legal|allowed|lawful)\b|\bsafe to\b|\blegal(?:ly)?\b|\billegal\b|"
-                             r"\bconsent\b|동의(?:를|가)? ?(?:받아야|필요)|"
+                             r"\bconsent\b|동의(?:를|가)? ?(?:받아야|필요)|\bethic(?:s|al|ally)?\b|\bunethical\b|"
+                             r"\bdiscriminat\w*|윤리|차별|"
                              r"\bsue\b|\blawsuits?\b|\bliab(?:le|ility)\b|\bcomplain\b|\bbad for (?:your|my|our|the) health\b|"
                              r"\bviolat\w*|\bbreach\w*|\bprivacy laws?\b|위반|침해|"
                              r"법적|합법|불법|소송|고소|책임(?:은|이)? 누구|누구 책임|안전(?:해|한가|할까|하나요|한 ?거)|"
                              r"건강에 (?:나쁘|나쁜|나빠|해로|해롭|안 ?좋)", re.IGNORECASE),
                   re.compile(r"\blegal|\blaw\b|\bliab|\bsafety\b|\bsafe\b|\bregulat|법적|법률|규제|책임|안전", re.IGNORECASE)),
+    # the first of its kind ever: the notes give no such history ("What was the first drug ever discovered with AI?")
+    "first": (re.compile(r"\bthe (?:very )?first\b[^?]*\bever\b|\bfirst[- ]ever\b|최초의?|맨 ?처음(?:으로)? ?(?:나온|만든|개발|발견)",
+                         re.IGNORECASE),
+              re.compile(r"\bfirst\b|최초|처음", re.IGNORECASE)),
     # careers: the notes are about infrastructure, not the jobs around it ("Do I need a degree to work in AI data
     # center operations?", "야근 많아요?"); not "job", which the notes use for scheduled work
     "career": (re.compile(r"\bcareers?\b|\bdegree\b|\bsalar(?:y|ies)\b|\bhir(?:e|es|ed|ing)\b|\binterviews?\b|"
@@ -136,6 +146,7 @@ _SLOT_NAMES = {
     "forecast": {"en": "forecasts or opinions", "ko": "전망이나 의견"},
     "judgement": {"en": "legal or safety judgements", "ko": "법적·안전 판단"},
     "career": {"en": "careers and jobs", "ko": "진로·취업"},
+    "first": {"en": "which was the first", "ko": "최초의 것"},
 }
 # Comparing something the notes know with something they don't cannot be answered in part.
 _COMPARISON = re.compile(r"\bvs\.?\b|\bversus\b|\bcompar|\bdifference|\bbetter than\b|\bfaster than\b|"

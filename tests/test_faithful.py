@@ -86,6 +86,11 @@ def test_parts_split_at_clause_boundaries_not_inside_words():
     ("Is a master's degree worth it?", "advice"),
     ("Is orchestration or job scheduling easier for a beginner to learn?", "advice"),
     ("Do we need patients' consent before using their scans?", "judgement"),
+    ("Is it ethical for an insurance company to use AI to screen out customers?", "judgement"),
+    ("사기 탐지 AI가 특정 동네 거래만 의심하면 그거 차별 아니야?", "judgement"),
+    ("10년 뒤에도 GPU가 AI 연산의 주인공일까?", "forecast"),
+    ("디지털 트윈 직접 만들어 보려면 뭐부터 시작해야 돼?", "steps"),
+    ("What was the first drug ever discovered with the help of AI?", "first"),
 ])
 def test_cost_career_advice_and_consent_questions_ask_for_what_the_notes_never_give(vocab, question, slot):
     from rag.answerability import asked_slots
@@ -98,11 +103,13 @@ def test_cost_career_advice_and_consent_questions_ask_for_what_the_notes_never_g
     "What does a job scheduler do?",                 # the notes' "job": scheduled work, not employment
     "which job roles does the course name for the AI workflow?",
     "GPU 가상화의 이점은?",
+    "Which section should I reread for how AI is changing medical devices?",   # where, not advice
+    "GPU는 1970년대 이후 어떻게 발전했어?",                                         # history the notes give
 ])
 def test_the_notes_own_jobs_and_benefits_are_no_career_or_cost_question(question):
     from rag.answerability import asked_slots
 
-    assert not {"career", "price", "advice"} & set(asked_slots(question))
+    assert not {"career", "price", "advice", "first", "forecast"} & set(asked_slots(question))
 
 
 @pytest.mark.parametrize("question", [
