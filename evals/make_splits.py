@@ -85,8 +85,8 @@ def build(source: Path | None = None) -> tuple[str, str]:
         raise SystemExit("no v1 items found: pass --source with the original gold file")
     # v2 items were written for one split each (never shuffled between them), so each file keeps its own
     # (and the v3, v4 dev items, written later by a third and a fourth writer, after them)
-    dev_v2 = [item for item in existing_dev if item.get("origin") in ("v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10")]
-    test_v2 = [item for item in existing_test if item.get("origin") in ("v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10")]
+    dev_v2 = [item for item in existing_dev if item.get("origin") in ("v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11")]
+    test_v2 = [item for item in existing_test if item.get("origin") in ("v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11")]
     dev, test = split_v1(v1)
     return render(dev + dev_v2), render(test + test_v2)
 

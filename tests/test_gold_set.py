@@ -33,7 +33,7 @@ NOTES_EN = REPO / "corpus" / "nvidia-ai-infra-1" / "notes.en.md"
 
 V1_FIELDS = {"id", "lang", "question", "answerable", "gold_sections", "key_facts", "type"}
 SPLIT_FIELDS = {"split", "origin", "expected"}
-NEW_ORIGINS = ("v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10")   # written for one split each, with a style and (refuse, partial) missing forms
+NEW_ORIGINS = ("v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11")   # written for one split each, with a style and (refuse, partial) missing forms
 FOLLOWUP_FIELDS = {"id", "lang", "history", "question", "gold_sections"}
 TYPES = {"factoid", "list", "comparison", "definition", "crosslingual", "multi_section", "unanswerable"}
 LANGS = {"ko", "en"}
@@ -173,7 +173,7 @@ def test_fields_and_types(gold):
 def test_ids_follow_the_origin(gold):
     for item in gold:
         # v2 ids name the split they were written for: ko-t001 (test), ko-d001 (dev); v3, v4 (dev only): ko-e001, ko-f001
-        v2_prefix = {"v3": "e", "v4": "f", "v5": "g", "v6": "h", "v7": "i", "v8": "j", "v9": "k", "v10": "l"}.get(item["origin"]) or {"test": "t", "dev": "d"}[item["split"]]
+        v2_prefix = {"v3": "e", "v4": "f", "v5": "g", "v6": "h", "v7": "i", "v8": "j", "v9": "k", "v10": "l", "v11": "m"}.get(item["origin"]) or {"test": "t", "dev": "d"}[item["split"]]
         pattern = rf"{item['lang']}-\d{{3}}" if item["origin"] == "v1" else rf"{item['lang']}-{v2_prefix}\d{{3}}"
         assert re.fullmatch(pattern, item["id"]), item["id"]
 
