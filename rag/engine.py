@@ -16,7 +16,7 @@ from .config import Settings, load_settings
 from .errors import IndexMismatchError, IndexMissingError
 from .index import store
 from .index.question_bank import QuestionBank
-from .index.vector_cache import VectorCache, embed_with_cache
+from .index.vector_cache import embed_with_cache
 from .ingest.chunking import chunk_sections, index_text, section_lines
 from .ingest.loaders import LoadedNotes, load_notes
 from .ingest.questions import LabelledQuestion, LoadedQuestions, load_questions
@@ -189,11 +189,8 @@ class Engine:
     def _embed_questions(self, texts: list[str], index_dir, dim: int) -> np.ndarray:
         if not texts:
             return np.zeros((0, dim), dtype=np.float32)
-        encoder = self.query_embedder()
         self.progress(f"Embedding {len(texts)} labelled questions (cached after the first build)...")
-        identity = f"{encoder.model_id}|dim={getattr(encoder, 'dim', '')}|queries"
-        vectors, _ = VectorCache(index_dir, identity).embed(texts, encoder.embed_queries)
-        return vectors
+        return embed_with_cache(self.query_embedder(), texts, index_dir, queries=True)[0]
 
     def retriever(self):
         retriever = self._retriever

@@ -119,7 +119,7 @@ class Retriever:
             features.update({"line_" + name: value for name, value in _dense_features(line_cosines).items()})
             by_line = LineCosines(self.line_positions, line_cosines)
         hits = self._fuse(ranked_legs)
-        if self.questions is not None and ("dense" in legs or use_lines):
+        if self.questions is not None and self.settings.question_prior_weight > 0 and ("dense" in legs or use_lines):
             # labelled questions like this one re-order the top hits (rag/index/question_bank.py)
             share = self.questions.prior(vector, self.settings.question_prior_k)
             hits = rerank(hits, share, self.settings.question_prior_weight)

@@ -90,9 +90,11 @@ class VectorCache:
 
 
 def embed_with_cache(embedder, texts: list[str], index_dir: Path,
-                     progress: Optional[Callable[[str], None]] = None) -> tuple[np.ndarray, int]:
-    """``embedder.embed_passages(texts)``, reusing vectors of unchanged texts; (vectors, n embedded)."""
+                     progress: Optional[Callable[[str], None]] = None, queries: bool = False) -> tuple[np.ndarray, int]:
+    """``embedder.embed_passages(texts)`` (``embed_queries`` when ``queries``: e5 prefixes the two differently),
+    reusing vectors of unchanged texts; (vectors, n embedded)."""
     # the dimension is part of the identity: a model swapped under the same id ("force-repair") must not get
     # the old model's vectors back from the cache
-    identity = f"{embedder.model_id}|dim={getattr(embedder, 'dim', '')}"
-    return VectorCache(index_dir, identity).embed(list(texts), embedder.embed_passages, progress)
+    identity = f"{embedder.model_id}|dim={getattr(embedder, 'dim', '')}" + ("|queries" if queries else "")
+    embed = embedder.embed_queries if queries else embedder.embed_passages
+    return VectorCache(index_dir, identity).embed(list(texts), embed, progress)
