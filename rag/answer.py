@@ -499,6 +499,9 @@ def until_marker_run(pieces: Iterator[str], n_lines: int, request: GenerationReq
 SAID_SHARE = 0.6
 
 
+_GLOSS = re.compile(r"\([^()]*\)")
+
+
 def lines_left_out(evidence: list[EvidenceLine], kept: list[SentenceCheck], text: str) -> list[EvidenceLine]:
     """Evidence lines of the sections the written answer cites whose words the answer does not carry ("GPU 코어
     [4.3]" written, the cache and GPU memory lines of 4.3 left out). A line that merely supports a kept sentence
@@ -509,7 +512,9 @@ def lines_left_out(evidence: list[EvidenceLine], kept: list[SentenceCheck], text
     for line in evidence:
         if line.number not in cited_sections:
             continue
-        tokens = set(tokenize(line.text))
+        # "베어메탈 성능 (Bare-metal performance)": the parenthesised gloss repeats the line in the other language,
+        # and an answer that says the line in one language has said it
+        tokens = set(tokenize(_GLOSS.sub(" ", line.text))) or set(tokenize(line.text))
         if tokens and len(tokens & said) / len(tokens) >= SAID_SHARE:
             continue
         left.append(line)

@@ -196,3 +196,18 @@ def test_model_no_does_not_hide_the_notes_own_words_asked_for(llm_engine):
     coverage = assess("What is the NGC catalog's refund policy?", "en", "\n".join(l.text for l in found.evidence),
                       found.score, 1e9, answerer.vocabulary())
     assert coverage.let_through in ("", "rare_term") and not coverage.notes_words_asked
+
+
+def test_a_line_said_in_one_language_is_not_repeated_below_the_answer():
+    # the model wrote the Korean half of "베어메탈 성능 (Bare-metal performance)": the line is said, not left out
+    from rag.answer import lines_left_out
+    from rag.claims import SentenceCheck
+    from rag.evidence import EvidenceLine
+    from rag.types import Section
+
+    section = Section("notes", "5.3", "GPU 가상화의 이점", "5", "", "ko", "")
+    lines = [EvidenceLine(i, section, text, 1.0, i) for i, text in
+             enumerate(["베어메탈 성능 (Bare-metal performance)", "운영 관리 (Operation management)"], 1)]
+    said = "GPU 가상화는 베어메탈 성능을 제공합니다."
+    kept = [SentenceCheck(said + " [1]", True, line_ids=[1], sections=["5.3"])]
+    assert [line.id for line in lines_left_out(lines, kept, said)] == [2]
