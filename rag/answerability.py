@@ -33,6 +33,7 @@ _QUESTION_WORDS = frozenset(
     "and or but also vs versus by from of with url urls link links ai "
     # the notes' own languages: "The Korean notes say ..." names no topic
     "korean english hangul".split())
+_CONTRACTED = re.compile(r"['’](?:t|re|ve|ll|d|m)\b", re.IGNORECASE)   # not 's: "Apple's" is a name's
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9+\-]*(?:\.[A-Za-z0-9]+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -310,8 +311,8 @@ def unknown_terms(question: str, vocab: NotesVocabulary, rules: "Rules | None" =
     unknown: list[str] = []
     for match in _LATIN.finditer(question):
         word = match.group(0)
-        if vocab.knows_latin(word) or word.lower() in _QUESTION_WORDS:
-            continue
+        if vocab.knows_latin(word) or word.lower() in _QUESTION_WORDS or _CONTRACTED.match(question, match.end()):
+            continue   # "Aren't they the same?": a contraction, not a name
         # a name by its shape (BlueField, H100, PUE), or a lower-case word no English dictionary has
         # ("kubectl", "nvlink"): either way a thing the notes never name
         if _name_like(word, question, match.start(), korean) or (
