@@ -43,9 +43,9 @@ _SLOTS = {
     # "how many stages?": a count, answered by a number or by a list of lines to count
     "count": (re.compile(r"\bhow many\b|\bnumber of\b|몇\s*(?:개|가지|단계|종류|명|대)|얼마나 많", re.IGNORECASE),
               re.compile(r"\d|\n.*\n")),
-    "number": (re.compile(r"\bwhat (?:percentage|percent|ratio|fraction)\b|\bhow much (?:memory|power|faster|"
+    "number": (re.compile(r"\bhow much (?:memory|power|faster|"
                           r"slower|more|less|bandwidth|energy|ram|vram)\b|몇\s*(?:배|퍼센트|%|기가|GB|코어|와트|"
-                          r"테라|TB|TFLOPS|페타|PB|메가|밀리|킬로|초|분|와트)|수치"
+                          r"테라|TB|TFLOPS|페타|PB|메가|밀리|킬로|초|분|와트)"
                           # a quantity in a unit: "latency in milliseconds", "size in petabytes"
                           r"|\bin (?:milli|micro|nano)?seconds?\b|\bin (?:ms|gb|tb|pb|mb|gbps|tbps|watts?|kw|mw|ghz|"
                           r"mhz|percent|flops|tflops)\b|\bin (?:kilo|mega|giga|tera|peta)(?:bytes?|watts?|hertz)\b"
@@ -83,8 +83,8 @@ _SLOTS = {
                         r"언제|연도|년도", re.IGNORECASE),
              re.compile(r"\b(?:1[89]|20)\d\d|\d+년")),
     "price": (re.compile(r"\bprices?\b|\bpriced\b|\bpricing\b|\b(?:electricity|power|energy|annual|monthly) bills?\b|\bhow much (?:does|do|is|are|would|will)\b[^?]*\b(?:cost|pay|charge)|"
-                         r"\bwhat (?:does|do|would|will) [^?]*\bcost\b|\bfees?\b|\bsubscription\b|\$\s*\d|"
-                         r"가격|요금|구독료|라이선스 ?비|비용[은이]? ?얼마|얼마(?:예요|에요|인가|야|임|죠|나 ?해)|"
+                         r"\bwhat (?:does|do|would|will) [^?]*\bcost\b|\$\s*\d|"
+                         r"가격|요금|구독료|라이선스 ?비|얼마(?:예요|에요|인가|야|임|죠|나 ?해)|"
                          # which costs less: the notes give no prices to compare ("is renting cheaper than buying?")
                          r"\bcheap(?:er|est)?\b|\bmore expensive\b|\bcosts? less\b|저렴|더 ?싸|(?:제일|가장) ?싼|싸게",
                          re.IGNORECASE),
