@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .text.loanwords import LoanwordMap, spelled_acronyms
+from .text.loanwords import MIN_CLASSES, LoanwordMap, consonant_count, hangul_skeleton, latin_skeleton, spelled_acronyms
 from .text.tokenize import stem_en, tokenize
 
 ANSWER, PARTIAL, REFUSE = "answer", "partial", "refuse"
@@ -81,7 +81,7 @@ _SLOTS = {
                 re.compile(r"\brank|순위|\btop \d|\d+위")),
     "year": (re.compile(r"\b(?:what|which) year\b|\bin what year\b|\bwhen (?:was|were|did)\b|^\s*(?:and )?when\s*\??\s*$|몇\s*년(?:도)?에|"
                         r"언제|연도|년도", re.IGNORECASE),
-             re.compile(r"\b(?:1[89]|20)\d\d|\d+년")),
+             re.compile(r"\b(?:1\d|20)\d\d\b|\d+년")),
     "price": (re.compile(r"\bprices?\b|\bpriced\b|\bpricing\b|\b(?:electricity|power|energy|annual|monthly) bills?\b|\bhow much (?:does|do|is|are|would|will)\b[^?]*\b(?:cost|pay|charge)|"
                          r"\bwhat (?:does|do|would|will) [^?]*\bcost\b|\$\s*\d|"
                          r"가격|요금|구독료|라이선스 ?비|얼마(?:예요|에요|인가|야|임|죠|나 ?해)|"
@@ -89,18 +89,19 @@ _SLOTS = {
                          r"\bcheap(?:er|est)?\b|\bmore expensive\b|\bcosts? less\b|저렴|더 ?싸|(?:제일|가장) ?싼|싸게",
                          re.IGNORECASE),
               re.compile(r"[$€£₩]\s*\d|\d\s*(?:달러|원|dollars?|usd|krw)", re.IGNORECASE)),
-    "duration": (re.compile(r"\bhow long\b|\bhow many (?:hours|days|weeks|months|years)\b|얼마나 걸|기간|소요 ?시간",
+    "duration": (re.compile(r"\bhow long\b|\bhow many (?:seconds|minutes|hours|days|weeks|months|years)\b|얼마나 걸|기간|소요 ?시간",
                             re.IGNORECASE),
-                 re.compile(r"\d+\s*(?:초|분|시간|일|주|개월|년|seconds?|minutes?|hours?|days?|weeks?|months?|years?)",
-                            re.IGNORECASE)),
+                 # (not "1분자", one molecule, nor "2분열", "3분의 1")
+                 re.compile(r"\d+\s*(?:초(?![과기])|분(?![자열의해석류])|시간|일(?![부반])|주(?![기요])|개월|년|seconds?|"
+                            r"minutes?|hours?|days?|weeks?|months?|years?)", re.IGNORECASE)),
     "version": (re.compile(r"\bversions?\b|\bwhich release\b|\b(?:latest|newest|current) release\b|버전|릴리스",
                            re.IGNORECASE),
                 re.compile(r"\bv?\d+\.\d+|버전\s*\d|version\s*\d", re.IGNORECASE)),
     # who invented / coined / founded something: the notes name no people
     "person": (re.compile(r"\bwho (?:first|originally|coined|invented|founded|created|came up|developed|built)\b|"
                           r"누가 ?(?:처음|만들|발명|창시|개발)|창시자|발명자|만든 ?사람|창업자", re.IGNORECASE),
-               re.compile(r"\b(?:invented|coined|founded|created|developed) by\b|\bfounder|\binventor|발명|창시|창업자",
-                          re.IGNORECASE)),
+               re.compile(r"\b(?:invented|coined|founded|created|developed|proposed|published|written) by\b|\bfounder|"
+                          r"\binventor|발명|창시|창업자|제안|발표", re.IGNORECASE)),
     # the student wants a forecast or an opinion: the notes make none
     "forecast": (re.compile(r"\bdo you think\b|\bin your (?:opinion|view)\b|\bwill [a-z ]{0,30}\breplace\b|"
                             r"\bin the (?:next|coming) (?:\d+|few|ten|five) years\b|보시나요|전망|예측해|"
@@ -208,11 +209,14 @@ class NotesVocabulary:
     numbers: set[str] = field(default_factory=set)
     text: str = ""                                   # all of it, lower-cased, for quoted phrases
     section_count: dict = field(default_factory=dict)   # token -> how many section texts use it
+    # the languages the notes are written in ("ko", "en"); a word of another language can't be looked up in them
+    languages: set[str] = field(default_factory=lambda: {"ko", "en"})
+    _hangul_sounds: set | None = field(default=None, repr=False, compare=False)   # derived, built on first use
     _loanwords: LoanwordMap | None = field(default=None, repr=False, compare=False)   # derived, built on first use
 
     @classmethod
-    def build(cls, texts, glossary_entries=()) -> "NotesVocabulary":
-        vocab = cls()
+    def build(cls, texts, glossary_entries=(), languages=("ko", "en")) -> "NotesVocabulary":
+        vocab = cls(languages=set(languages))
         texts = list(texts)
         vocab.text = "\n".join(texts).lower()
         for text in texts:
@@ -225,7 +229,7 @@ class NotesVocabulary:
                 vocab.korean.update(t for t in tokenize(text) if _HANGUL.search(t))
         return vocab
 
-    FORMAT = 1
+    FORMAT = 2
 
     def save(self, path) -> None:
         """Best effort, atomic: a cache that cannot be written costs the next process seconds, never an answer."""
@@ -235,7 +239,8 @@ class NotesVocabulary:
         from pathlib import Path
 
         data = {"format": self.FORMAT, "latin": sorted(self.latin), "korean": sorted(self.korean),
-                "numbers": sorted(self.numbers), "text": self.text, "section_count": self.section_count}
+                "numbers": sorted(self.numbers), "text": self.text, "section_count": self.section_count,
+                "languages": sorted(self.languages)}
         try:
             fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=".vocabulary-")
             with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -255,7 +260,7 @@ class NotesVocabulary:
             if data.get("format") != cls.FORMAT:
                 return None
             return cls(set(data["latin"]), set(data["korean"]), set(data["numbers"]), data["text"],
-                       dict(data["section_count"]))
+                       dict(data["section_count"]), set(data["languages"]))
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -265,6 +270,18 @@ class NotesVocabulary:
         if self._loanwords is None:
             self._loanwords = LoanwordMap([re.findall(r"[a-z]+", self.text)])
         return self._loanwords
+
+    def writes(self, language: str) -> bool:
+        """The notes are written in ``language``: its words can be looked up in them."""
+        return language in self.languages
+
+    def spells_in_hangul(self, word: str) -> bool:
+        """Korean notes write this Latin name in Hangul letters ("Meselson" / "메셀슨", "Watson" / "왓슨"): the same
+        consonant skeleton (rag/text/loanwords.py), at least three consonant classes long."""
+        if self._hangul_sounds is None:
+            self._hangul_sounds = {sk for sk in map(hangul_skeleton, self.korean) if consonant_count(sk) >= MIN_CLASSES}
+        skeleton = latin_skeleton(word)
+        return consonant_count(skeleton) >= MIN_CLASSES and skeleton in self._hangul_sounds
 
     def knows_latin(self, word: str) -> bool:
         key = _latin_key(word)
@@ -313,10 +330,13 @@ def unknown_terms(question: str, vocab: NotesVocabulary, rules: "Rules | None" =
         word = match.group(0)
         if vocab.knows_latin(word) or word.lower() in _QUESTION_WORDS or _CONTRACTED.match(question, match.end()):
             continue   # "Aren't they the same?": a contraction, not a name
+        if not vocab.writes("en") and vocab.spells_in_hangul(word):
+            continue   # Korean-only notes write the name in Hangul: "Meselson" is their 메셀슨
         # a name by its shape (BlueField, H100, PUE), or a lower-case word no English dictionary has
         # ("kubectl", "nvlink"): either way a thing the notes never name
+        # (the dictionary test needs notes in English: Korean-only notes write "prokaryote" as 원핵생물)
         if _name_like(word, question, match.start(), korean) or (
-                rules.english_dictionary and _not_english(word.lower(), vocab)):
+                rules.english_dictionary and vocab.writes("en") and _not_english(word.lower(), vocab)):
             unknown.append(word)
     for match in _NUMBER.finditer(question) if rules.question_numbers else ():
         # "1.5", "80" (GB), "2024": a number the notes never state is a fact they can't give
@@ -325,7 +345,9 @@ def unknown_terms(question: str, vocab: NotesVocabulary, rules: "Rules | None" =
     nouns_apply = rules.korean_nouns == "hard" or (
         rules.korean_nouns == "soft" and evidence_score < rules.korean_noun_score
         and not (rules.korean_noun_line_cosine > 0 and line_cosine >= rules.korean_noun_line_cosine))
-    if korean:
+    # Korean nouns are looked up only in notes written in Korean: English-only notes say "opportunity cost" for
+    # 기회비용, and a vocabulary cannot tell a translation from a gap (there, retrieval evidence decides)
+    if korean and vocab.writes("ko"):
         def unknown_of(nouns):
             return [t for t in nouns if not _knows_korean(t, vocab) and not _in_known_word(t, question, vocab)
                     and not _chat_ending_on_known(t, vocab)]
@@ -383,15 +405,15 @@ def _rare_gap(word: str, vocab: NotesVocabulary, rare_zipf: float) -> bool:
 def _knows_korean(word: str, vocab: NotesVocabulary) -> bool:
     """The notes use this Korean word, maybe with a particle Kiwi left on it ("프로비저닝은") or one
     syllable misspelt ("데이타")."""
-    from .text.tokenize import _strip_particle
+    from .text.tokenize import strip_particle
 
-    if word in vocab.korean or _strip_particle(word) in vocab.korean or _korean_typo_of_known(word, vocab):
+    if word in vocab.korean or strip_particle(word) in vocab.korean or _korean_typo_of_known(word, vocab):
         return True
     # "씨피유", "엘엘엠가": a notes acronym spelled out in Hangul letter names
-    if any(_latin_key(a) in vocab.latin for w in (word, _strip_particle(word)) for a in spelled_acronyms(w)):
+    if any(_latin_key(a) in vocab.latin for w in (word, strip_particle(word)) for a in spelled_acronyms(w)):
         return True
     # "제너레이티브", "퍼포먼스", "카탈로그": a notes term written in Hangul letters
-    return any(vocab.loanwords().latin_words(w) for w in (word, _strip_particle(word)))
+    return any(vocab.loanwords().latin_words(w) for w in (word, strip_particle(word)))
 
 
 def _in_known_word(noun: str, question: str, vocab: NotesVocabulary) -> bool:
@@ -559,8 +581,8 @@ def _korean_proper_nouns(question: str, proper_only: bool = False) -> list[str]:
     ``proper_only``) common nouns of two or more syllables ("냉각", "설치"). The caller keeps those the
     notes never use."""
     try:
-        from .text.tokenize import _get_kiwi
-        kiwi = _get_kiwi()
+        from .text.tokenize import get_kiwi
+        kiwi = get_kiwi()
     except Exception:   # no Kiwi: the Latin and number checks still run
         return []
     tags = ("NNP",) if proper_only else ("NNP", "NNG")
@@ -568,16 +590,38 @@ def _korean_proper_nouns(question: str, proper_only: bool = False) -> list[str]:
             if t.tag in tags and len(t.form) >= 2 and _HANGUL.search(t.form) and t.form not in _KO_FRAME_NOUNS]
 
 
-def asked_slots(question: str) -> list[str]:
-    return [name for name, (asks, _) in _SLOTS.items() if asks.search(question)]
+# A slot cue that is one word the notes themselves use in this many sections is the course's subject, not a request
+# for a kind of content: "price" in economics notes ("cross price elasticity"), not in notes that never price anything.
+SUBJECT_WORD_SECTIONS = 3
+
+
+def asked_slots(question: str, vocab: "NotesVocabulary | None" = None) -> list[str]:
+    slots = []
+    for name, (asks, _) in _SLOTS.items():
+        cues = [m.group(0) for m in asks.finditer(question)]
+        if cues and vocab is not None and all(_subject_word(cue, vocab) for cue in cues):
+            continue
+        if cues:
+            slots.append(name)
+    return slots
+
+
+def _subject_word(cue: str, vocab: "NotesVocabulary") -> bool:
+    # only a bare word ("price", "prices", "가격"): "몇 단계", "단계별로" and "how much does it cost" ask for content
+    tokens = tokenize(cue)
+    bare = cue.strip().lower()
+    return (len(tokens) == 1 and bare in (tokens[0], tokens[0] + "s", tokens[0] + "es")
+            and vocab.section_count.get(tokens[0], 0) >= SUBJECT_WORD_SECTIONS)
 
 
 _COUNTED = re.compile(r"\bhow many ([a-z]+)", re.IGNORECASE)
 # "코어 몇개", "CPU가 몇 개", "프레임워크 몇개": the noun before 몇 with a counter word; "몇 단계": the counter is the noun
 _COUNTED_KO = re.compile(r"([가-힣A-Za-z0-9]+?)(?:이|가|은|는|을|를|도|의)?\s*몇\s*(?:개|명|대|장)(?!만)")
 _COUNTER_NOUN_KO = re.compile(r"몇\s*(단계|층|세대)")
-_NUMBER_WORDS = re.compile(r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?)\b|[두세네]\s*(?:가지|개|단계)",
-                           re.IGNORECASE)
+_NUMBER_WORDS = re.compile(r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|a few|several|"
+                           r"many)\b|[두세네]\s*(?:가지|개|단계)", re.IGNORECASE)
+# "순수하게 몇 개", "최종적으로 몇개": the word before 몇 is an adverb, not the thing counted
+_KO_ADVERB_END = re.compile(r"(?:게|히|적으로|으로|로|도)$")
 
 
 def counted_noun(question: str) -> str:
@@ -591,10 +635,10 @@ def counted_noun(question: str) -> str:
         return counter.group(1)
     korean = _COUNTED_KO.search(question)
     if korean and _HANGUL.search(korean.group(1)) or korean and len(korean.group(1)) >= 2:
-        from .text.tokenize import _strip_particle
-        noun = _strip_particle(korean.group(1))
+        from .text.tokenize import strip_particle
+        noun = strip_particle(korean.group(1))
         # "예시 몇 개 들어서 설명해줘": a few examples, asked for as illustration, not a number to look up
-        return "" if noun in _ILLUSTRATIONS else noun
+        return "" if noun in _ILLUSTRATIONS or (_HANGUL.search(noun) and _KO_ADVERB_END.search(noun)) else noun
     return ""
 
 
@@ -608,8 +652,15 @@ def _names(text: str, noun: str) -> bool:
     return _latin_key(noun) in {_latin_key(w) for w in _LATIN.findall(text)}
 
 
-def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = "") -> bool:
-    """Whether the lines hold what the slot asks for. ``titles``: the evidence sections' titles, one per line."""
+def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = "",
+                vocab: "NotesVocabulary | None" = None) -> bool:
+    """Whether the lines hold what the slot asks for. ``titles``: the evidence sections' titles, one per line;
+    ``vocab``: the notes' vocabulary (a counted noun in a language the notes are not written in can't be matched)."""
+    if slot == "person" and any(_names_a_person(line) and _shares_topic(line, question)
+                                for line in lines_text.splitlines()):
+        return True   # "Who came up with comparative advantage?" where the line on it names David Ricardo
+    if slot == "count" and vocab is not None and not vocab.writes(_language_of(counted_noun(question))):
+        slot = "number"   # "how many chromosomes" on Korean-only notes: their number can't be matched by the word
     if slot == "count":
         # a number answers "how many X?" only when it counts X ("50개 이상의 프레임워크", "The 4 stages"), and a
         # list only when it lists X (a section titled "Benefits of GPU virtualization" answers "how many
@@ -629,6 +680,41 @@ def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = ""
         if unit:
             return bool(re.search(r"\d[\d.,]*\s*(?:" + re.escape(unit) + ")", lines_text, re.IGNORECASE))
     return bool(_SLOTS[slot][1].search(lines_text))
+
+
+_PERSON_LATIN = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]{2,}\b(?!\s+(?:of|and)\b)")
+
+
+def _names_a_person(text: str) -> bool:
+    """A person's name in the lines: two capitalised Latin words ("David Ricardo", "John Maynard Keynes"), or a
+    Korean proper noun beside a year ("1953년 왓슨과 크릭", "로버트 훅 (1665)")."""
+    if _PERSON_LATIN.search(text):
+        return True
+    if not (_HANGUL.search(text) and _SLOTS["year"][1].search(text)):
+        return False
+    try:
+        from .text.tokenize import get_kiwi
+        return any(t.tag == "NNP" and _HANGUL.search(t.form) for t in get_kiwi().tokenize(text))
+    except Exception:   # no Kiwi: only Latin names are seen
+        return False
+
+
+# What a "who did it" question asks besides its topic: sharing only these with a line says nothing about the topic.
+_DEED_WORDS = frozenset("발견 발명 제안 개발 처음 최초 사람 누구 학자 과학자 discover discovered invent invented propose "
+                        "proposed develop developed create created coin coined found founded publish published write "
+                        "wrote first who person scientist come came".split())
+
+
+def _shares_topic(line: str, question: str) -> bool:
+    """The line and the question share a content word other than the deed asked about ("골지체는 누가 처음
+    발견했어?" shares only 발견 with "1665년 훅이 세포를 발견": another discovery)."""
+    shared = set(tokenize(line)) & set(tokenize(question))
+    return any(len(t) >= 2 and t not in _DEED_WORDS and t.lower() not in _QUESTION_WORDS and t not in _KO_FRAME_NOUNS
+               for t in shared)
+
+
+def _language_of(word: str) -> str:
+    return "ko" if _HANGUL.search(word) else "en"
 
 
 _UNIT_AFTER_MYEOT = re.compile(r"몇\s*(배|퍼센트|%|기가|GB|와트|테라|TB|TFLOPS|페타|PB|메가|밀리|킬로|조|억|[A-Za-z]{1,5}\b)",
@@ -840,8 +926,8 @@ def assess(question: str, language: str, evidence_text: str, evidence_score: flo
     covered, missing, gap_parts, unknown_things = [], [], [], []
     for index, part in enumerate(parts):
         terms = unknown_terms(part, vocab, rules, evidence_score, line_cosine)
-        gaps = terms + [slot_name(s, language) for s in asked_slots(part)
-                        if not slot_filled(s, evidence_text, part, evidence_titles)]
+        gaps = terms + [slot_name(s, language) for s in asked_slots(part, vocab)
+                        if not slot_filled(s, evidence_text, part, evidence_titles, vocab)]
         if not gaps and unknown_things and _REFERS_BACK.search(part):
             # "What is MLPerf and how do GPUs score on it?": "it" is the unknown thing. Not after a slot alone: in
             # "how many rack units does a GPU server take, and what is it designed to speed up?" it is the server.

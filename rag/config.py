@@ -20,7 +20,7 @@ def _default_home() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "course-rag"
 
 
-def _bundled_notes() -> Path:
+def bundled_notes() -> Path:
     """The course shipped with the code: ``corpus/`` in a checkout (the one copy to edit), ``rag/courses/``
     in an installed wheel (setup.py copies ``corpus/`` there at build time)."""
     checkout = REPO_ROOT / "corpus"
@@ -31,7 +31,10 @@ def _bundled_notes() -> Path:
 class Settings:
     # where things live
     home: Path = field(default_factory=_default_home)         # model and index cache
-    notes: tuple[Path, ...] = (_bundled_notes(),)             # files or folders of course notes
+    notes: tuple[Path, ...] = (bundled_notes(),)              # files or folders of course notes
+    # a course by its id (rag/courses.py: the bundled ones and those `rag index PATH` registered) or folder;
+    # it sets ``notes`` unless notes are given too. "" = the notes above
+    course: str = ""
     index_dir: Path | None = None                             # default: <home>/index
 
     # retrieval
@@ -77,6 +80,12 @@ class Settings:
     # evidence below this refuses: chosen with the rules of rag/answerability.py on the 612-item dev split only
     # (python -m evals.tune_answerability; evals/reports/answerability/), int8 ONNX query encoder
     refusal_threshold: float = 0.2208
+    # ... for a question in a language the notes are not written in (Korean questions on English-only notes and the
+    # reverse): fitted on the dev split of the bundled course read one language at a time (its Korean dev questions
+    # against notes.en.md alone, its English ones against notes.ko.md alone; evals/reports/crosslingual/): the
+    # threshold at which the evidence score alone refuses as many covered cross-language questions (0.050) as
+    # refusal_threshold does same-language ones (0.055). No other course was looked at.
+    cross_language_threshold: float = -0.1
     # before an LLM writes, ask it whether the evidence lines answer the question at all (a YES/NO prompt,
     # rag/prompts/judge.txt); its NO refuses what the word rules let through. Off by default: measured with the CPU
     # model on the 792 dev items (`python -m evals.judge_check`, evals/reports/judge/), of the 527 the rules answer
@@ -99,7 +108,13 @@ class Settings:
 
     @property
     def resolved_index_dir(self) -> Path:
-        return Path(self.index_dir) if self.index_dir else Path(self.home) / "index"
+        """RAG_INDEX_DIR, else one folder per course under <home>/index/ (named after the notes' folder and a hash
+        of their paths), so several courses keep their indexes side by side."""
+        if self.index_dir:
+            return Path(self.index_dir)
+        from .courses import index_key
+
+        return Path(self.home) / "index" / index_key(self.notes)
 
     @property
     def study_db_path(self) -> Path:
@@ -177,4 +192,10 @@ def load_settings(environ: dict | None = None, **overrides) -> Settings:
             f"Known: {', '.join(ENV_PREFIX + n.upper() for n in sorted(_FIELD_TYPES))}."
         )
     settings = Settings(**_coerce_all(from_env))
-    return settings.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
+    settings = settings.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
+    notes_given = overrides.get("notes") is not None or "notes" in from_env
+    if settings.course and not notes_given:
+        from .courses import find
+
+        settings = replace(settings, notes=find(settings.course, settings).notes)
+    return settings

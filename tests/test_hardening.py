@@ -50,8 +50,9 @@ def _settings(home: Path, **overrides):
 def corpus_index(tmp_path_factory) -> Path:
     """The bundled course indexed once with the fake embedder; tests copy it before damaging it."""
     home = tmp_path_factory.mktemp("hardening") / "home"
-    Engine(_settings(home), embedder=FakeEmbedder()).build_index()
-    return home / "index"
+    engine = Engine(_settings(home), embedder=FakeEmbedder())
+    engine.build_index()
+    return engine.settings.resolved_index_dir   # <home>/index/<course key>
 
 
 @pytest.fixture(scope="module")

@@ -92,7 +92,7 @@ def _collapse(classes: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _consonants(skeleton: tuple[str, ...]) -> int:
+def consonant_count(skeleton: tuple[str, ...]) -> int:
     return sum(1 for cls in skeleton if cls != "V")
 
 
@@ -116,7 +116,7 @@ class LoanwordMap:
 
     def _add(self, words: tuple[str, ...]) -> None:
         skeleton = latin_skeleton("".join(words))
-        if _consonants(skeleton) >= MIN_CLASSES:
+        if consonant_count(skeleton) >= MIN_CLASSES:
             self._words.setdefault(skeleton, set()).add(words)
 
     def latin_words(self, hangul_word: str) -> tuple[str, ...]:

@@ -72,13 +72,13 @@ def _raw_kiwi(warm: bool = True, with_pending: bool = True):
         return _kiwi
 
 
-def _get_kiwi(warm: bool = True) -> _LockedKiwi:
+def get_kiwi(warm: bool = True) -> _LockedKiwi:
     return _LockedKiwi(_raw_kiwi(warm))
 
 
 def warm_up() -> None:
     """Load Kiwi now (e.g. in a background thread at start-up) instead of on the first question."""
-    _get_kiwi()
+    get_kiwi()
 
 
 def expect_words(words) -> None:
@@ -151,7 +151,7 @@ def _tokenize(text: str, generation: int) -> tuple[str, ...]:
         if form in _KO_STOP:
             continue
         tokens.append(form)
-        stripped = _strip_particle(form)
+        stripped = strip_particle(form)
         if stripped != form:
             tokens.append(stripped)
     return tuple(tokens)
@@ -160,7 +160,7 @@ def _tokenize(text: str, generation: int) -> tuple[str, ...]:
 tokenize.cache_clear = _tokenize.cache_clear   # type: ignore[attr-defined]
 
 
-def _strip_particle(form: str) -> str:
+def strip_particle(form: str) -> str:
     for particle in _PARTICLES:
         if form.endswith(particle) and len(form) - len(particle) >= 2:
             return form[: -len(particle)]

@@ -27,14 +27,15 @@ log = logging.getLogger(__name__)
 CSS_PATH = Path(__file__).with_name("static") / "style.css"
 CHIPS_JS_PATH = Path(__file__).with_name("static") / "chips.js"
 
-EXAMPLES = [
-    "CPU와 GPU의 차이점은 무엇인가요?",
-    "AI 워크플로우 4단계를 알려 주세요",
-    "GPU 가상화의 이점은?",
-    "What is the difference between a CPU and a GPU?",
-    "What are the benefits of GPU virtualization?",
-    "How is an AI data center monitored?",
-]
+def course_examples(engine) -> list[str]:
+    """The example questions of the engine's course (its ``course.toml``); none when it gives none."""
+    from ..courses import current
+
+    settings = getattr(engine, "settings", None)
+    try:
+        return list(current(settings).examples) if settings is not None else []
+    except RagError:
+        return []
 
 # On a phone the section view is below the fold; bring it up when a chip is clicked.
 SCROLL_TO_SECTION = "() => document.getElementById('rag-section-view')?.scrollIntoView({behavior: 'smooth'})"
@@ -232,9 +233,9 @@ class ChatHandlers:
             return ""
         return render.suggestion_question(session.suggestions[index], session.language)
 
-    @staticmethod
-    def pick_example(index) -> str:
-        return EXAMPLES[index] if isinstance(index, int) and 0 <= index < len(EXAMPLES) else ""
+    def pick_example(self, index) -> str:
+        examples = course_examples(self.engine)
+        return examples[index] if isinstance(index, int) and 0 <= index < len(examples) else ""
 
     def clear(self, session: Session | None = None) -> tuple:
         """(chat, session, chips, suggestions, section view, textbox) for a fresh conversation.
@@ -295,8 +296,9 @@ def build_ui(engine, concurrency: int = 1) -> gr.Blocks:
         # chips inside any answer (earlier ones too) open their section through this empty element
         chip_bridge = gr.HTML("", js_on_load=CHIPS_JS_PATH.read_text(encoding="utf-8"), elem_id="rag-chip-bridge",
                               apply_default_css=False)
-        examples = gr.Dataset(components=["textbox"], samples=[[q] for q in EXAMPLES], type="index",
-                              label="예시 질문 · Example questions", elem_id="rag-examples")
+        examples = gr.Dataset(components=["textbox"], samples=[[q] for q in course_examples(engine)], type="index",
+                              label="예시 질문 · Example questions", elem_id="rag-examples",
+                              visible=bool(course_examples(engine)))
         clear = gr.Button("대화 지우기 · Clear chat", variant="secondary", size="sm", elem_id="rag-clear")
 
         answer_kw = dict(concurrency_limit=concurrency, concurrency_id="answer")

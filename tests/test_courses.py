@@ -1,0 +1,130 @@
+"""Courses as data: course folders, course.toml, one index per course, --course, and cross-language answerability."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag import courses
+from rag.answerability import NotesVocabulary, asked_slots, slot_filled, unknown_terms
+from rag.cli import main as cli_main
+from rag.config import load_settings
+from rag.errors import ConfigError
+
+NOTES = """---
+doc: {doc}
+language: {lang}
+title: {title}
+---
+
+## 1. Basics
+
+### 1.1 {section}
+
+{body}
+"""
+
+
+def _course(root: Path, name: str, lang: str = "en", toml: str | None = None, body: str = "Opportunity cost : the value of the next best alternative.") -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / f"notes.{lang}.md").write_text(NOTES.format(doc=name, lang=lang, title=f"{name} notes", section="Intro",
+                                                          body=body), encoding="utf-8")
+    if toml is not None:
+        (folder / "course.toml").write_text(toml, encoding="utf-8")
+    return folder
+
+
+def test_course_toml_gives_title_languages_and_examples(tmp_path):
+    folder = _course(tmp_path, "econ", toml='title = "Economics 101"\nexamples = ["What is opportunity cost?"]\n')
+    course = courses.load_course(folder)
+    assert (course.id, course.title, course.examples) == ("econ", "Economics 101", ("What is opportunity cost?",))
+    assert course.languages == ("en",)   # read from the notes when course.toml does not say
+
+
+def test_without_course_toml_the_front_matter_names_the_course(tmp_path):
+    course = courses.load_course(_course(tmp_path, "bio", lang="ko", body="세포 : 생명의 단위."))
+    assert (course.title, course.languages, course.examples) == ("bio notes", ("ko",), ())
+
+
+def test_a_bad_course_toml_is_a_clear_error(tmp_path):
+    folder = _course(tmp_path, "econ", toml="title = [unclosed\n")
+    with pytest.raises(ConfigError, match="course.toml"):
+        courses.load_course(folder)
+
+
+def test_a_folder_of_course_folders_holds_each_course(tmp_path):
+    _course(tmp_path / "all", "econ")
+    _course(tmp_path / "all", "bio", lang="ko", body="세포 : 생명의 단위.")
+    assert [c.id for c in courses.courses_in(tmp_path / "all")] == ["bio", "econ"]
+
+
+def test_each_course_has_its_own_index_folder(tmp_path):
+    a, b = _course(tmp_path, "econ"), _course(tmp_path, "bio")
+    dir_a = load_settings(environ={}, home=tmp_path / "home", notes=[a]).resolved_index_dir
+    dir_b = load_settings(environ={}, home=tmp_path / "home", notes=[b]).resolved_index_dir
+    assert dir_a != dir_b and dir_a.parent == dir_b.parent == tmp_path / "home" / "index"
+    assert dir_a.name.startswith("econ-")
+
+
+def test_rag_index_builds_one_index_per_course_and_course_finds_it(tmp_path, monkeypatch, capsys):
+    from tests.test_hardening import FakeEmbedder   # the fake embedder: no model download in the fast tests
+    import rag.engine
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("RAG_HOME", str(home))
+    original = rag.engine.Engine
+    monkeypatch.setattr(rag.engine, "Engine", lambda settings, **kw: original(settings, embedder=FakeEmbedder(), **kw))
+    a, b = _course(tmp_path, "econ"), _course(tmp_path, "history")
+    assert cli_main(["index", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Index built") == 2 and "(course econ)" in out and "(course history)" in out
+    assert set(json.loads((home / "courses.json").read_text())) == {"econ", "history"}
+    settings = load_settings(environ={"RAG_HOME": str(home)}, course="history")
+    assert settings.notes == (b.resolve(),) and settings.resolved_index_dir.name.startswith("history-")
+    with pytest.raises(ConfigError, match="Known courses: .*econ"):
+        load_settings(environ={"RAG_HOME": str(home)}, course="chemistry")
+
+
+def test_the_bundled_course_is_just_the_first_course():
+    found = courses.courses_in(load_settings(environ={}).notes[0])
+    assert found and found[0].examples and set(found[0].languages) == {"ko", "en"}
+
+
+# -- cross-language answerability: a word is judged only in notes written in its language ---------------------
+
+def _vocab(texts, languages):
+    return NotesVocabulary.build(texts, languages=languages)
+
+
+def test_korean_nouns_are_no_gap_in_english_only_notes():
+    question = "기회비용이 뭐야?"
+    english_only = _vocab(["Opportunity cost : the value of the next best alternative."], {"en"})
+    both = _vocab(["Opportunity cost : the value of the next best alternative.", "희소성 : 자원이 부족함."], {"ko", "en"})
+    assert unknown_terms(question, english_only) == []
+    assert "기회비용" in unknown_terms(question, both)   # notes in Korean that never say it: a gap, as before
+
+
+def test_a_latin_name_korean_notes_write_in_hangul_is_known():
+    korean_only = _vocab(["1958년 메셀슨과 스탈이 반보존적 복제를 증명했다."], {"ko"})
+    assert "Meselson" not in unknown_terms("What did Meselson prove?", korean_only)
+    assert "Rosalind" in unknown_terms("What did Rosalind prove?", korean_only)
+
+
+def test_a_slot_word_that_is_the_course_subject_asks_for_no_slot():
+    econ = _vocab([f"Section {i}: the price of a good falls when supply rises." for i in range(4)], {"en"})
+    assert "price" not in asked_slots("What is the cross price elasticity of substitutes?", econ)
+    assert "price" in asked_slots("What is the price of an H100?")   # no notes: the cue stands
+    assert "price" in asked_slots("How much does a textbook cost?", econ)   # a request for a price, not the word
+
+
+def test_person_slot_is_filled_by_a_name_on_the_line_about_the_topic():
+    line = "Comparative advantage : David Ricardo showed in 1817 that trade pays even without absolute advantage."
+    assert slot_filled("person", line, "Who came up with comparative advantage?")
+    assert not slot_filled("person", line, "Who invented the Golgi stain?")   # the name is on another topic's line
+
+
+def test_a_molecule_count_is_no_duration():
+    assert not slot_filled("duration", "피루브산 1분자 → 아세틸 CoA 1분자", "How many seconds does one turn take?")
+    assert slot_filled("duration", "한 바퀴에 약 2분 걸린다", "How many seconds does one turn take?")
