@@ -32,9 +32,9 @@ def boilerplate(language: str, missing: list[str]) -> list[str]:
 def korean_proper_nouns(text: str) -> list[str]:
     if not _HANGUL.search(text):
         return []
-    from rag.text.tokenize import _get_kiwi
+    from rag.text.tokenize import get_kiwi
 
-    return [t.form for t in _get_kiwi().tokenize(text) if t.tag == "NNP" and len(t.form) >= 2]
+    return [t.form for t in get_kiwi().tokenize(text) if t.tag == "NNP" and len(t.form) >= 2]
 
 
 def names(text: str) -> list[str]:
