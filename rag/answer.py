@@ -216,6 +216,11 @@ class Answerer:
             self._vocabulary = cached
         return self._vocabulary
 
+    def multilingual_similarity(self, text: str, lines: list[str]) -> list[float]:
+        """Cosines of ``text`` with each line by the multilingual question encoder (the claim check across languages)."""
+        vectors = self.retriever.embedder.embed_queries([text] + list(lines))
+        return [float(v) for v in vectors[1:] @ vectors[0]]
+
     def threshold(self, language: str) -> float:
         """The evidence a question needs: a question in a language the notes are not written in scores lower by
         construction (no shared words, cross-lingual cosines ~0.045 lower), so it has its own threshold."""
@@ -283,6 +288,9 @@ class Answerer:
         text, generator_label, extra_notice, llm_says_no = yield from self._generate(request)
         timings["generate"] = _ms(mark)
         base["notice"] = " ".join(filter(None, [notice, extra_notice]))
+        if generator_label.startswith(self.extractive.label) and not self.vocabulary().writes(language):
+            # the notes' own lines, in a language the student did not ask in: say so in theirs
+            base["notice"] = " ".join(filter(None, [base["notice"], message("notes_language", language)]))
         if llm_says_no:
             # The model's "not in the notes" never refuses: the rules decide, and the student sees the notes' own
             # lines with a notice. As a vote (only where the rules let weak evidence through) it refused no near
@@ -365,7 +373,9 @@ class Answerer:
             request.messages = self.build_messages(request)
             checker = ClaimChecker(request.evidence, request.question, self._bilingual_tokens, self.similarity,
                                    forbidden=lambda s: leaks_prompt(s, request.messages[0]["content"]),
-                                   course_terms=self.course_terms(), notes_tokens=self.notes_tokens())
+                                   course_terms=self.course_terms(), notes_tokens=self.notes_tokens(),
+                                   notes_languages=self.vocabulary().languages,
+                                   cross_similarity=self.multilingual_similarity)
             dropped: list[SentenceCheck] = []
             pieces = until_marker_run(self.generator.stream(request), len(request.evidence), request)
             for check in checked_sentences(pieces, checker, lambda: request.finish_reason):
@@ -394,13 +404,16 @@ class Answerer:
             yield text
             return text, self.extractive.label, notice, False
         text = "\n".join(shown)
-        if len(dropped) > len(shown):
+        # notes in another language: the student gets the model's checked sentences in their language, not lines
+        # of the notes' language below them
+        across = not self.vocabulary().writes(request.language)
+        if len(dropped) > len(shown) and not across:
             # too little survived to stand alone: add the lines, never take back what was shown
             notice = message("claims_dropped", request.language, dropped=len(dropped))
             extra = self.extractive.complete(request)
             yield "\n\n" + extra
             return text + "\n\n" + extra, f"{self.generator.label}+extractive", notice, False
-        left_out = lines_left_out(request.evidence, kept, text)
+        left_out = [] if across else lines_left_out(request.evidence, kept, text)
         if left_out:
             # a small model drops list items: the cited sections' other evidence lines follow, as the notes say them
             extra = message("also_in_notes", request.language) + "\n" + compose(left_out, request.language, False)
