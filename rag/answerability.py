@@ -686,9 +686,16 @@ _PERSON_LATIN = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]{2,}\b(?!\
 
 
 def _names_a_person(text: str) -> bool:
-    """A person's name in the lines: two capitalised Latin words ("David Ricardo", "John Maynard Keynes"), or a
-    Korean proper noun beside a year ("1953년 왓슨과 크릭", "로버트 훅 (1665)")."""
+    """A person's name in the lines: two capitalised Latin words ("David Ricardo", "John Maynard Keynes"), or one
+    that no dictionary has beside a year ("Gutenberg ... 1450"), or a Korean proper noun beside a year ("1953년
+    왓슨과 크릭", "로버트 훅 (1665)")."""
     if _PERSON_LATIN.search(text):
+        return True
+    # "Gutenberg built it around 1450": one capitalised word inside a dated line that no dictionary has (a product
+    # name is rarely dated: "GPU라는 이름은 누가 처음 붙였어?" is not answered by a line naming NVIDIA's products)
+    words = _english_words()
+    if words and _SLOTS["year"][1].search(text) and any(m.start() > 0 and m.group(0).lower() not in words and len(m.group(0)) >= 4
+                     and text[:m.start()].rstrip()[-1:] not in ".?!:" for m in re.finditer(r"\b[A-Z][a-z]+\b", text)):
         return True
     if not (_HANGUL.search(text) and _SLOTS["year"][1].search(text)):
         return False

@@ -286,6 +286,24 @@ class Engine:
         prepare_question(question, self.settings.max_question_chars)   # bad input fails before any loading
         return self.answerer(generator).answer(question, history=history, stream=stream)
 
+    # -- other courses --------------------------------------------------------------------------------
+    def for_course(self, course_id: str) -> "Engine":
+        """An engine over another course (``rag.courses``: bundled, or registered by ``rag index``), sharing this
+        one's loaded models: the embedder, the question encoder and the language model load once per process."""
+        from dataclasses import replace
+
+        from .courses import find
+
+        course = find(course_id, self.settings)
+        # its own index folder under <home>/index, whatever RAG_INDEX_DIR named for this engine's course
+        other = Engine(replace(self.settings, notes=course.notes, index_dir=None, course=course.id),
+                       self.auto_index, self.progress)
+        other._embedder, other._embedder_given = self._embedder, self._embedder_given
+        other._query_embedder = self._query_embedder
+        other._generators = self._generators          # the same dict: a model loaded by either serves both
+        other._llm_state = self._llm_state
+        return other
+
     # -- for the web app ------------------------------------------------------------------------------
     def section_view(self, doc: str, section: str) -> dict:
         self.retriever()

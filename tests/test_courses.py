@@ -128,3 +128,30 @@ def test_person_slot_is_filled_by_a_name_on_the_line_about_the_topic():
 def test_a_molecule_count_is_no_duration():
     assert not slot_filled("duration", "피루브산 1분자 → 아세틸 CoA 1분자", "How many seconds does one turn take?")
     assert slot_filled("duration", "한 바퀴에 약 2분 걸린다", "How many seconds does one turn take?")
+
+
+def test_web_course_picker_answers_from_the_picked_course(tmp_path, monkeypatch):
+    """Two courses: picking the second in the web chat answers from its notes, with the app's models shared."""
+    from rag.engine import Engine
+    from rag.web.ui import ChatHandlers, Session
+    from tests.test_hardening import FakeEmbedder
+
+    home = tmp_path / "home"
+    econ = _course(tmp_path, "econ", toml='title = "Economics"\nexamples = ["What is opportunity cost?"]\n')
+    history = _course(tmp_path, "history", body="Printing press : Gutenberg built it around 1450 in Mainz.",
+                      toml='title = "History"\nexamples = ["Who built the printing press?"]\n')
+    courses.register(home, courses.load_course(history))
+    settings = load_settings(environ={}, home=home, notes=[econ], generator="extractive", refusal_threshold=-1e9,
+                             cross_language_threshold=-1e9, question_prior_weight=0.0)
+    engine = Engine(settings, embedder=FakeEmbedder())
+    handlers = ChatHandlers(engine)
+    assert [c for _, c in handlers.courses()][:1] == ["econ"] and "history" in [c for _, c in handlers.courses()]
+    session = Session()
+    *_, examples = handlers.pick_course("history", session)
+    assert examples["samples"] == [["Who built the printing press?"]]
+    picked = handlers.engine_for(session)
+    assert picked is not engine and picked.settings.notes == (history.resolve(),)
+    assert picked._generators is engine._generators   # one language model per process, whatever the course
+    answer = picked.ask("Who built the printing press?")
+    assert not answer.refused and "Gutenberg" in answer.text
+    assert handlers.engine_for(Session()) is engine   # other sessions stay on the app's course

@@ -75,6 +75,7 @@ class Session:
     pending: list[tuple[str, int]] = field(default_factory=list)  # queued (question, its display row)
     answering: bool = False                                  # an answer loop runs for this session
     cleared: int = 0                                         # times cleared; an answer begun before stops
+    course: str = ""                                         # the course picked ("" = the app's own)
 
 
 def _hidden():
@@ -91,6 +92,42 @@ class ChatHandlers:
     def __init__(self, engine):
         self.engine = engine
         self._lock = threading.Lock()   # guards every Session: one session's events may run at once
+        self._engines: dict[str, object] = {}   # course id -> engine over it (shares the app engine's models)
+        self._engines_lock = threading.Lock()
+
+    def courses(self) -> list[tuple[str, str]]:
+        """(title, id) of every course a student may pick: the app's own first."""
+        from ..courses import available, current
+
+        settings = getattr(self.engine, "settings", None)
+        if settings is None or not hasattr(self.engine, "for_course"):
+            return []
+        try:
+            own = current(settings)
+            return [(own.title, own.id)] + [(c.title, c.id) for c in available(settings) if c.id != own.id]
+        except RagError:
+            return []
+
+    def engine_for(self, session: Session | None):
+        """The engine over the session's course (built on first use, then shared by every session on it)."""
+        course = session.course if session is not None else ""
+        own = self.courses()[:1]
+        if not course or (own and own[0][1] == course):
+            return self.engine
+        with self._engines_lock:
+            if course not in self._engines:
+                self._engines[course] = self.engine.for_course(course)
+            return self._engines[course]
+
+    def pick_course(self, course: str, session: Session | None) -> tuple:
+        """A new course starts a new conversation: (chat, session, chips, suggestions, section view, textbox,
+        examples)."""
+        session = session if session is not None else Session()
+        with self._lock:
+            session.course = course or ""
+        cleared = self.clear(session)
+        examples = course_examples(self.engine_for(session))
+        return (*cleared, gr.update(samples=[[q] for q in examples], visible=bool(examples)))
 
     def submit(self, message: str, session: Session | None) -> tuple:
         """Show the question at once and queue it. Returns (chat, session, textbox).
@@ -166,7 +203,7 @@ class ChatHandlers:
         answer = None
         try:
             text = ""
-            for piece in self.engine.ask(question, history=history, stream=True):
+            for piece in self.engine_for(session).ask(question, history=history, stream=True):
                 if session.cleared != cleared:
                     return   # nobody is waiting for this answer any more; closing the stream stops it
                 if isinstance(piece, Answer):
@@ -208,7 +245,7 @@ class ChatHandlers:
         """HTML of the cited section, both languages, the quote highlighted."""
         if session is None or not isinstance(index, int) or not 0 <= index < len(session.citations):
             return ""
-        return self._section(session.citations[index], session.language)
+        return self._section(session.citations[index], session.language, session)
 
     def open_ref(self, ref, session: Session | None) -> str:
         """The section behind a chip inside any answer, named by its class ``rag-ref-<turn>-<section>``."""
@@ -217,14 +254,14 @@ class ChatHandlers:
             return ""
         turn = session.turns[parsed[0]]
         citation = next((c for c in turn.sections if c.section == parsed[1]), None)
-        return self._section(citation, turn.language) if citation else ""
+        return self._section(citation, turn.language, session) if citation else ""
 
     def open_ref_event(self, session: Session | None, event: gr.EventData) -> str:
         return self.open_ref(getattr(event, "_data", None) and event._data.get("ref"), session)
 
-    def _section(self, citation: Citation, language: str) -> str:
+    def _section(self, citation: Citation, language: str, session: Session | None = None) -> str:
         try:
-            view = self.engine.section_view(citation.doc, citation.section)
+            view = self.engine_for(session).section_view(citation.doc, citation.section)
         except RagError as exc:
             return render.render_error(str(exc))
         return render.render_section(view or {}, citation, language)
@@ -234,8 +271,8 @@ class ChatHandlers:
             return ""
         return render.suggestion_question(session.suggestions[index], session.language)
 
-    def pick_example(self, index) -> str:
-        examples = course_examples(self.engine)
+    def pick_example(self, index, session: Session | None = None) -> str:
+        examples = course_examples(self.engine_for(session))
         return examples[index] if isinstance(index, int) and 0 <= index < len(examples) else ""
 
     def clear(self, session: Session | None = None) -> tuple:
@@ -276,6 +313,9 @@ def build_ui(engine, concurrency: int = 1) -> gr.Blocks:
         # The page is served while models load (make_engine warms up in the background); the header
         # fills in when they are ready, and a question asked before then waits for them.
         header = gr.HTML(_header('<span class="rag-status">loading models… · 모델을 불러오는 중…</span>'))
+        courses = h.courses()
+        course_pick = gr.Dropdown(choices=courses, value=courses[0][1] if courses else None, label="강의 · Course",
+                                  visible=len(courses) > 1, elem_id="rag-course", interactive=True)
         demo.load(lambda: _header(h.status_html()), None, header, **{"concurrency_limit": None})
         # the header says "(loading…)" beside the generator until the language model is in memory
         status_timer = gr.Timer(1.0)
@@ -316,11 +356,12 @@ def build_ui(engine, concurrency: int = 1) -> gr.Blocks:
         ask_from(box.submit)
         ask_from(send.click)
         ask_from(suggest.click(h.pick_suggestion, [suggest, session], [box], **light_kw).then)
-        ask_from(examples.click(h.pick_example, [examples], [box], **light_kw).then)
+        ask_from(examples.click(h.pick_example, [examples, session], [box], **light_kw).then)
         chips.click(h.open_citation, [chips, session], [section], **light_kw).then(None, js=SCROLL_TO_SECTION)
         chip_bridge.open_section(h.open_ref_event, [session], [section], **light_kw).then(None, js=SCROLL_TO_SECTION)
         cleared = [chat, session, chips, suggest, section, box]
         clear.click(h.clear, [session], cleared, **light_kw)
+        course_pick.change(h.pick_course, [course_pick, session], cleared + [examples], **light_kw)
         chat.clear(h.clear, [session], cleared, **light_kw)   # the Chatbot's own trash icon
         # One call from question to finished chat, for scripts and load tests (gradio_client: /respond);
         # the page itself uses the two events above.
