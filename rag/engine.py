@@ -317,7 +317,7 @@ class Engine:
     def status(self) -> dict:
         retriever = self.retriever()
         llm = {"loading": " (loading…)", "failed": " (failed to load)"}.get(self._llm_state, "")
-        return {"generator": self.generator().label + llm,
+        return {"generator": self.generator().label + llm, "course": self.settings.course or "",
                 "sections": len({(s.doc, s.section) for s in self._data.sections}),
                 "chunks": len(retriever.chunks), "index": str(self._data.root),
                 "embedder": self.query_embedder().model_id,

@@ -147,7 +147,8 @@ def test_web_course_picker_answers_from_the_picked_course(tmp_path, monkeypatch)
     handlers = ChatHandlers(engine)
     assert [c for _, c in handlers.courses()][:1] == ["econ"] and "history" in [c for _, c in handlers.courses()]
     session = Session()
-    *_, examples = handlers.pick_course("history", session)
+    *_, examples, header = handlers.pick_course("history", session)
+    assert "History" in header
     assert examples["samples"] == [["Who built the printing press?"]]
     picked = handlers.engine_for(session)
     assert picked is not engine and picked.settings.notes == (history.resolve(),)

@@ -121,13 +121,13 @@ class ChatHandlers:
 
     def pick_course(self, course: str, session: Session | None) -> tuple:
         """A new course starts a new conversation: (chat, session, chips, suggestions, section view, textbox,
-        examples)."""
+        examples, header)."""
         session = session if session is not None else Session()
         with self._lock:
             session.course = course or ""
         cleared = self.clear(session)
         examples = course_examples(self.engine_for(session))
-        return (*cleared, gr.update(samples=[[q] for q in examples], visible=bool(examples)))
+        return (*cleared, gr.update(samples=[[q] for q in examples], visible=bool(examples)), self.header_html(session))
 
     def submit(self, message: str, session: Session | None) -> tuple:
         """Show the question at once and queue it. Returns (chat, session, textbox).
@@ -293,13 +293,20 @@ class ChatHandlers:
         state = getattr(self.engine, "llm_state", None)   # engines in tests may not have one
         return callable(state) and state() == "loading"
 
-    def status_refresh(self) -> tuple:
+    def status_refresh(self, session: Session | None = None) -> tuple:
         """(header, timer): the header again, and the timer stopped once the language model is loaded."""
-        return _header(self.status_html()), gr.Timer(active=self.llm_loading())
+        return self.header_html(session), gr.Timer(active=self.llm_loading())
 
-    def status_html(self) -> str:
+    def header_html(self, session: Session | None = None) -> str:
+        """The session's course title over its engine's status line."""
+        course = session.course if session is not None and session.course else ""
+        titles = dict((cid, title) for title, cid in self.courses())
+        title = titles.get(course) or next(iter(titles.values()), "")
+        return _header(self.status_html(session), title)
+
+    def status_html(self, session: Session | None = None) -> str:
         try:
-            return render.render_status(self.engine.status())
+            return render.render_status(self.engine_for(session).status())
         except RagError as exc:
             return render.render_error(str(exc))
 
@@ -316,10 +323,10 @@ def build_ui(engine, concurrency: int = 1) -> gr.Blocks:
         courses = h.courses()
         course_pick = gr.Dropdown(choices=courses, value=courses[0][1] if courses else None, label="강의 · Course",
                                   visible=len(courses) > 1, elem_id="rag-course", interactive=True)
-        demo.load(lambda: _header(h.status_html()), None, header, **{"concurrency_limit": None})
+        demo.load(h.header_html, [session], header, **{"concurrency_limit": None})
         # the header says "(loading…)" beside the generator until the language model is in memory
         status_timer = gr.Timer(1.0)
-        status_timer.tick(h.status_refresh, None, [header, status_timer], **{"concurrency_limit": None})
+        status_timer.tick(h.status_refresh, [session], [header, status_timer], **{"concurrency_limit": None})
         # latex off: "$" in notes is money, not maths; our HTML is escaped already, sanitising is a backstop
         chat = gr.Chatbot(elem_id="rag-chat", show_label=False, height="60vh", latex_delimiters=[],
                           sanitize_html=True, buttons=["copy", "copy_all"],
@@ -361,7 +368,7 @@ def build_ui(engine, concurrency: int = 1) -> gr.Blocks:
         chip_bridge.open_section(h.open_ref_event, [session], [section], **light_kw).then(None, js=SCROLL_TO_SECTION)
         cleared = [chat, session, chips, suggest, section, box]
         clear.click(h.clear, [session], cleared, **light_kw)
-        course_pick.change(h.pick_course, [course_pick, session], cleared + [examples], **light_kw)
+        course_pick.change(h.pick_course, [course_pick, session], cleared + [examples, header], **light_kw)
         chat.clear(h.clear, [session], cleared, **light_kw)   # the Chatbot's own trash icon
         # One call from question to finished chat, for scripts and load tests (gradio_client: /respond);
         # the page itself uses the two events above.
@@ -435,8 +442,12 @@ def _warm_up(engine) -> None:
         print(f"error: {exc}", file=sys.stderr)
 
 
-def _header(status_html: str) -> str:
-    return f'<div class="rag-header"><h1>AI 인프라 및 운영 · Course tutor</h1>{status_html}</div>'
+def _header(status_html: str, title: str = "") -> str:
+    """The page header: the course's title (its course.toml or notes), then the status line."""
+    import html as _html
+
+    heading = f"{_html.escape(title)} · Course tutor" if title else "Course tutor · 강의 튜터"
+    return f'<div class="rag-header"><h1>{heading}</h1>{status_html}</div>'
 
 
 def main(argv: list[str] | None = None, environ: dict | None = None) -> int:
