@@ -7,6 +7,7 @@ that backend is chosen, with the install command in the message.
 """
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -69,28 +70,24 @@ def register(name: str):
     return wrap
 
 
+# Built-in backends by module, imported only when asked for by name: the interface here never imports a backend
+# (each backend imports this module for ``Generator`` and ``register``), so there is no import circle.
+_BUILTIN_MODULES = {"extractive": "extractive", "transformers": "transformers_backend", "openai": "openai_backend",
+                    "llamacpp": "llamacpp_backend"}
+
+
 def known_generators() -> list[str]:
-    _load_builtins()
-    return sorted(_REGISTRY)
+    return sorted(set(_REGISTRY) | set(_BUILTIN_MODULES))
 
 
 def create_generator(name: str, settings) -> Generator:
-    _load_builtins()
+    if name not in _REGISTRY and name in _BUILTIN_MODULES:
+        # registers it; a backend's heavy imports (torch, llama.cpp) happen only when it is constructed
+        importlib.import_module(f"{__package__}.{_BUILTIN_MODULES[name]}")
     try:
         factory = _REGISTRY[name]
     except KeyError:
         raise ConfigError(
-            f"Unknown generator {name!r}. Known generators: auto, {', '.join(sorted(_REGISTRY))}."
+            f"Unknown generator {name!r}. Known generators: auto, {', '.join(known_generators())}."
         ) from None
     return factory(settings)
-
-
-def _load_builtins() -> None:
-    # Importing the modules registers them; their heavy imports happen only when constructed.
-    from . import extractive  # noqa: F401
-    for module in ("transformers_backend", "openai_backend", "llamacpp_backend"):
-        try:
-            __import__(f"{__package__}.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{module}":
-                raise

@@ -5,7 +5,6 @@ Registered by ``rag/cli.py``; errors are RagErrors, which it turns into a messag
 from __future__ import annotations
 
 import json
-import sys
 
 LETTERS = "ABCD"
 
@@ -95,13 +94,3 @@ def _summary(progress, args, settings, tally, write) -> int:
         f"{text('ui_chapter', args.lang, chapter=c)} {m:.0%}"
         for c, m in progress.mastery(args.student, quiz.bank(settings), args.lang).items()))
     return 0
-
-
-def main(argv=None) -> int:   # for `python -m rag.study.cli` during development
-    from ..cli import main as rag_main
-
-    return rag_main(["quiz", *(argv if argv is not None else sys.argv[1:])])
-
-
-if __name__ == "__main__":
-    sys.exit(main())
