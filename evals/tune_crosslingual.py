@@ -27,11 +27,19 @@ from rag.engine import Engine
 COURSE = REPO_ROOT / "corpus" / "nvidia-ai-infra-1"
 
 
-def scores(notes: Path, items: list[dict]) -> list[tuple[bool, float]]:
+def scores(notes: Path, items: list[dict], bridged: str = "") -> list[tuple[bool, float]]:
+    """(covered, evidence score) per item. ``bridged``: a generator whose translation joins each question, as
+    ``Answerer._bridged`` does at run time (only for questions in a language the notes are not written in)."""
     # the labelled-question prior only re-orders sections; it is off so no dev question is its own neighbour
     engine = Engine(load_settings(notes=[notes], question_prior_weight=0))
-    return [(item["expected"] != "refuse", evidence_score(engine.retrieve(item["question"]).features))
-            for item in items]
+    answerer = engine.answerer(bridged) if bridged else None
+    out = []
+    for index, item in enumerate(items, start=1):
+        text = answerer._bridged(item["question"], item["lang"]) if answerer else item["question"]
+        out.append((item["expected"] != "refuse", evidence_score(engine.retrieve(text).features)))
+        if bridged and index % 50 == 0:
+            print(f"{index}/{len(items)}", flush=True)
+    return out
 
 
 def false_refusals(pairs, threshold: float) -> float:
@@ -48,6 +56,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", default="evals/gold_dev.jsonl")
     parser.add_argument("--out", default="evals/reports/crosslingual")
+    parser.add_argument("--bridged", default="", help="a generator (llamacpp): fit the threshold for questions "
+                        "retrieved with their translation (RAG_BRIDGE_QUESTIONS); Korean questions on the English notes")
     args = parser.parse_args(argv)
     items = [json.loads(line) for line in open(args.gold, encoding="utf-8") if line.strip()]
     same_threshold = load_settings().refusal_threshold
@@ -58,17 +68,19 @@ def main(argv=None) -> int:
             folders[lang].mkdir()
             shutil.copy(COURSE / f"notes.{lang}.md", folders[lang] / f"notes.{lang}.md")
         same = scores(COURSE, items)
-        ko_on_en = scores(folders["en"], [i for i in items if i["lang"] == "ko"])
-        en_on_ko = scores(folders["ko"], [i for i in items if i["lang"] == "en"])
+        ko_on_en = scores(folders["en"], [i for i in items if i["lang"] == "ko"], args.bridged)
+        # (English into Korean by the CPU model was mostly wrong in a spot check: the bridged fit reads ko -> en)
+        en_on_ko = [] if args.bridged else scores(folders["ko"], [i for i in items if i["lang"] == "en"])
     cross = ko_on_en + en_on_ko
     target = false_refusals(same, same_threshold)
     grid = [round(t, 3) for t in np.arange(-0.4, 0.3, 0.025)]
     rows = [(t, false_refusals(cross, t), refusal_recall(cross, t), false_refusals(ko_on_en, t),
-             false_refusals(en_on_ko, t)) for t in grid]
+             false_refusals(en_on_ko, t) if en_on_ko else float("nan")) for t in grid]
     chosen = max((r for r in rows if r[1] <= target), key=lambda r: r[0])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    lines = [f"# Cross-language refusal threshold ({args.gold}, {len(items)} items)", "",
+    title = f"bridged by {args.bridged}" if args.bridged else "as asked"
+    lines = [f"# Cross-language refusal threshold, questions {title} ({args.gold}, {len(items)} items)", "",
              f"Same-language: the evidence score alone at refusal_threshold {same_threshold} refuses {target:.3f} of "
              f"covered questions and {refusal_recall(same, same_threshold):.3f} of uncovered ones.", "",
              f"Chosen cross-language threshold: **{chosen[0]}** (the highest whose covered-question refusals, "
@@ -76,7 +88,8 @@ def main(argv=None) -> int:
              "| threshold | false refusals (score alone) | refusal recall (score alone) | ko q / en notes FR | en q / ko notes FR |",
              "|---|---|---|---|---|"]
     lines += [f"| {t} | {fr:.3f} | {rr:.3f} | {a:.3f} | {b:.3f} |" for t, fr, rr, a, b in rows]
-    (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (out / (f"report_bridged_{args.bridged}.md" if args.bridged else "report.md")).write_text(
+        "\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines[:6]))
     return 0
 

@@ -246,8 +246,11 @@ class Answerer:
         standalone = self._standalone(clean, history, language)
         timings["rewrite"] = _ms(start)
         mark = time.perf_counter()
-        found = self.gather(standalone, language)
+        retrieval_text = self._bridged(standalone, language)
+        found = self.gather(retrieval_text, language)
         timings["retrieve"] = _ms(mark)
+        # a question retrieved with its translation into the notes' language scores like neither kind of question
+        threshold = self.settings.bridged_threshold if retrieval_text != standalone else self.threshold(language)
         retrieval, hits, sections, evidence, weights, score = (found.retrieval, found.hits, found.sections,
                                                                found.evidence, found.weights, found.score)
         base = dict(question=clean, language=language, timings=timings, notice=notice)
@@ -255,7 +258,7 @@ class Answerer:
             yield self._refusal(hits, base)
             return
         coverage = assess(standalone, language, "\n".join(line.text for line in evidence), score,
-                          self.threshold(language), self.vocabulary(), named_in_notes=bool(found.reference),
+                          threshold, self.vocabulary(), named_in_notes=bool(found.reference),
                           line_cosine=retrieval.features.get("line_dense_top", 0.0),
                           evidence_titles=evidence_titles(evidence))
         if weakly_retrieved(coverage) and not found.reference:
@@ -420,6 +423,26 @@ class Answerer:
             yield "\n\n" + extra
             return text + "\n\n" + extra, f"{self.generator.label}+notes", "", False
         return text, self.generator.label, "", False
+
+    def _bridged(self, question: str, language: str) -> str:
+        """What retrieval reads for a question in a language the notes are not written in: the question followed by
+        the model's translation into the notes' language, so the keyword leg and the vocabulary see the notes' words
+        ("보이지 않는 손" -> "invisible hand"). The question itself still decides what is asked and the answer's
+        language; without a model, or when the model fails, it is retrieved as asked."""
+        vocab = self.vocabulary()
+        if not self.generator.uses_llm or vocab.writes(language) or not self.settings.bridge_questions:
+            return question
+        target = next(iter(sorted(vocab.languages)), "")
+        if target not in LANGUAGE_NAMES:
+            return question
+        try:
+            prompt = template("translate.txt").format(question=question, language_name=LANGUAGE_NAMES[target])
+            translated = self.generator.complete(GenerationRequest(
+                question, target, messages=[{"role": "user", "content": prompt}], max_new_tokens=64))
+        except (GenerationError, ModelError):
+            return question
+        translated = translated.strip().splitlines()[0].strip() if translated.strip() else ""
+        return f"{question} ({translated})" if 3 <= len(translated) <= 300 and translated != question else question
 
     def _standalone(self, question: str, history, language: str) -> str:
         if not is_follow_up(question, history):

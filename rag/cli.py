@@ -25,7 +25,7 @@ def _settings(args):
 
 def cmd_index(args) -> int:
     """One index per course: each PATH is a course folder, a notes file, or a folder of course folders."""
-    from . import courses
+    from . import catalog as courses
     from .engine import Engine
     from .errors import ConfigError
 
@@ -53,7 +53,7 @@ def cmd_index(args) -> int:
 
 
 def cmd_courses(args) -> int:
-    from . import courses
+    from . import catalog as courses
 
     settings = load_settings()
     for course in courses.available(settings):

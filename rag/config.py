@@ -32,7 +32,7 @@ class Settings:
     # where things live
     home: Path = field(default_factory=_default_home)         # model and index cache
     notes: tuple[Path, ...] = (bundled_notes(),)              # files or folders of course notes
-    # a course by its id (rag/courses.py: the bundled ones and those `rag index PATH` registered) or folder;
+    # a course by its id (rag/catalog.py: the bundled ones and those `rag index PATH` registered) or folder;
     # it sets ``notes`` unless notes are given too. "" = the notes above
     course: str = ""
     index_dir: Path | None = None                             # default: <home>/index
@@ -86,6 +86,14 @@ class Settings:
     # threshold at which the evidence score alone refuses as many covered cross-language questions (0.050) as
     # refusal_threshold does same-language ones (0.055). No other course was looked at.
     cross_language_threshold: float = -0.1
+    # with a language model, a question in a language the notes are not written in is retrieved together with the
+    # model's translation of it (rag/prompts/translate.txt); false = retrieved as asked
+    bridge_questions: bool = True
+    # ... and the evidence such a bridged question needs: fitted like cross_language_threshold, on the bundled
+    # course's Korean dev questions against notes.en.md alone, each retrieved with the CPU model's translation
+    # (python -m evals.tune_crosslingual --bridged llamacpp; evals/reports/crosslingual/report_bridged_llamacpp.md):
+    # the score alone then refuses 0.038 of covered questions (same-language: 0.055)
+    bridged_threshold: float = 0.1
     # before an LLM writes, ask it whether the evidence lines answer the question at all (a YES/NO prompt,
     # rag/prompts/judge.txt); its NO refuses what the word rules let through. Off by default: measured with the CPU
     # model on the 792 dev items (`python -m evals.judge_check`, evals/reports/judge/), of the 527 the rules answer
@@ -112,7 +120,7 @@ class Settings:
         of their paths), so several courses keep their indexes side by side."""
         if self.index_dir:
             return Path(self.index_dir)
-        from .courses import index_key
+        from .catalog import index_key
 
         return Path(self.home) / "index" / index_key(self.notes)
 
@@ -195,7 +203,7 @@ def load_settings(environ: dict | None = None, **overrides) -> Settings:
     settings = settings.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
     notes_given = overrides.get("notes") is not None or "notes" in from_env
     if settings.course and not notes_given:
-        from .courses import find
+        from .catalog import find
 
         settings = replace(settings, notes=find(settings.course, settings).notes)
     return settings

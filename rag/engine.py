@@ -288,11 +288,11 @@ class Engine:
 
     # -- other courses --------------------------------------------------------------------------------
     def for_course(self, course_id: str) -> "Engine":
-        """An engine over another course (``rag.courses``: bundled, or registered by ``rag index``), sharing this
+        """An engine over another course (``rag.catalog``: bundled, or registered by ``rag index``), sharing this
         one's loaded models: the embedder, the question encoder and the language model load once per process."""
         from dataclasses import replace
 
-        from .courses import find
+        from .catalog import find
 
         course = find(course_id, self.settings)
         # its own index folder under <home>/index, whatever RAG_INDEX_DIR named for this engine's course

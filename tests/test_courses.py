@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import courses
+from rag import catalog as courses
 from rag.answerability import NotesVocabulary, asked_slots, slot_filled, unknown_terms
 from rag.cli import main as cli_main
 from rag.config import load_settings
@@ -156,3 +156,24 @@ def test_web_course_picker_answers_from_the_picked_course(tmp_path, monkeypatch)
     answer = picked.ask("Who built the printing press?")
     assert not answer.refused and "Gutenberg" in answer.text
     assert handlers.engine_for(Session()) is engine   # other sessions stay on the app's course
+
+
+def test_a_question_in_the_other_language_is_retrieved_with_its_translation(llm_engine, tmp_path):
+    """With a model, a Korean question about English-only notes is retrieved together with the model's English
+    translation; a question in the notes' own language is retrieved as asked (no translation call)."""
+    notes = _course(tmp_path, "econ", body="Opportunity cost : the value of the next best alternative given up.")
+
+    def reply(request):
+        prompt = request.messages[0]["content"]
+        if prompt.startswith("Translate"):
+            return "What is opportunity cost?"
+        return "Opportunity cost is the value of the next best alternative given up [1]."
+
+    engine = llm_engine(reply, notes=[notes], cross_language_threshold=-1e9, bridged_threshold=-1e9)
+    answerer = engine.answerer()
+    assert answerer._bridged("기회비용이 뭐야?", "ko") == "기회비용이 뭐야? (What is opportunity cost?)"
+    assert answerer._bridged("What is opportunity cost?", "en") == "What is opportunity cost?"
+    translations = [r for r in engine.fake.requests if r.messages[0]["content"].startswith("Translate")]
+    assert len(translations) == 1   # only the Korean question was translated
+    answer = engine.ask("기회비용이 뭐야?")
+    assert not answer.refused and [c.section for c in answer.citations] == ["1.1"]

@@ -30,7 +30,7 @@ CHIPS_JS_PATH = Path(__file__).with_name("static") / "chips.js"
 def course_examples(engine) -> list[str]:
     """The example questions of the engine's course (its ``course.toml``); none when it gives none."""
     from ..config import load_settings
-    from ..courses import current
+    from ..catalog import current
 
     try:
         # an engine without settings (a stand-in) serves the default course
@@ -97,7 +97,7 @@ class ChatHandlers:
 
     def courses(self) -> list[tuple[str, str]]:
         """(title, id) of every course a student may pick: the app's own first."""
-        from ..courses import available, current
+        from ..catalog import available, current
 
         settings = getattr(self.engine, "settings", None)
         if settings is None or not hasattr(self.engine, "for_course"):

@@ -1,4 +1,4 @@
-"""Courses as data: a course is a folder of notes plus an optional ``course.toml``.
+"""Courses as data (the course catalog): a course is a folder of notes plus an optional ``course.toml``.
 
 ```
 my-course/
