@@ -11,18 +11,19 @@ from .types import Answer, Citation, Hit
 __all__ = ["ask", "search", "quiz", "Answer", "Citation", "Hit", "Engine"]
 
 
-def ask(question: str, history=None, stream: bool = False, generator: str | None = None):
-    """Answer a question from the course notes (builds the index on first use)."""
-    from .engine import default_engine
+def ask(question: str, history=None, stream: bool = False, generator: str | None = None, course: str | None = None):
+    """Answer a question from the course notes (builds the index on first use). ``course``: a course id (``rag
+    courses``) or folder; default: the configured notes."""
+    from .engine import course_engine
 
-    return default_engine().ask(question, history=history, stream=stream, generator=generator)
+    return course_engine(course).ask(question, history=history, stream=stream, generator=generator)
 
 
-def search(question: str, k: int = 5) -> list[Hit]:
+def search(question: str, k: int = 5, course: str | None = None) -> list[Hit]:
     """The k best sections for a question, best first."""
-    from .engine import default_engine
+    from .engine import course_engine
 
-    return default_engine().search(question, k=k)
+    return course_engine(course).search(question, k=k)
 
 
 def __getattr__(name):

@@ -384,3 +384,17 @@ def default_engine() -> Engine:
         if _default_engine is None:
             _default_engine = Engine()
         return _default_engine
+
+
+_course_engines: dict[str, Engine] = {}
+
+
+def course_engine(course: str | None = None) -> Engine:
+    """The default engine, or one over ``course`` sharing its models (``ask(..., course=...)``)."""
+    engine = default_engine()
+    if not course:
+        return engine
+    with _default_lock:
+        if course not in _course_engines:
+            _course_engines[course] = engine.for_course(course)
+        return _course_engines[course]

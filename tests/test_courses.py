@@ -177,3 +177,26 @@ def test_a_question_in_the_other_language_is_retrieved_with_its_translation(llm_
     assert len(translations) == 1   # only the Korean question was translated
     answer = engine.ask("기회비용이 뭐야?")
     assert not answer.refused and [c.section for c in answer.citations] == ["1.1"]
+
+
+def test_ask_and_quiz_take_a_course(tmp_path, monkeypatch):
+    import rag
+    import rag.engine
+    from rag.study import quiz
+    from tests.test_hardening import FakeEmbedder
+
+    home = tmp_path / "home"
+    history = _course(tmp_path, "history", body="Printing press : Gutenberg built it around 1450 in Mainz.")
+    courses.register(home, courses.load_course(history))
+    monkeypatch.setenv("RAG_HOME", str(home))
+    monkeypatch.setenv("RAG_GENERATOR", "extractive")
+    monkeypatch.setenv("RAG_REFUSAL_THRESHOLD", "-1e9")
+    monkeypatch.setenv("RAG_QUESTION_PRIOR_WEIGHT", "0")
+    monkeypatch.setattr(rag.engine, "_default_engine", rag.engine.Engine(embedder=FakeEmbedder()))
+    monkeypatch.setattr(rag.engine, "_course_engines", {})
+    for engine in [rag.engine.course_engine("history")]:
+        engine._embedder, engine._embedder_given = FakeEmbedder(), True
+    answer = rag.ask("What is the printing press?", course="history")
+    assert [c.section for c in answer.citations] == ["1.1"] and "Gutenberg" in answer.text
+    items = quiz.bank(load_settings(course="history"))
+    assert items and {item.doc for item in items} == {"history"}

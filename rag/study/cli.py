@@ -19,6 +19,7 @@ def add_parser(sub) -> None:
     p.add_argument("--grade", nargs=2, metavar=("ITEM_ID", "ANSWER"), help="grade one answer to an item")
     p.add_argument("--student", default="cli", help="whose progress to use and record (default 'cli')")
     p.add_argument("--no-record", action="store_true", help="do not record answers in the progress database")
+    p.add_argument("--course", help="course id (rag courses lists them) or course folder; env RAG_COURSE")
     p.set_defaults(func=run)
 
 
@@ -26,7 +27,7 @@ def run(args) -> int:
     from ..config import load_settings
     from . import quiz
 
-    settings = load_settings()
+    settings = load_settings(course=args.course)
     if args.grade:
         item_id, answer = args.grade
         item = quiz.find(item_id, settings)
