@@ -69,7 +69,10 @@ _SLOTS = {
                          # "직접 만들어 보려면 뭐부터 시작해야 돼?", "where do I start"
                          r"(?:뭐|무엇|어디)(?:부터|서부터) ?(?:시작|해야)|\bwhere (?:do|should|can) (?:i|we) (?:start|begin)\b",
                          re.IGNORECASE),
-              re.compile(r"`|\$ |^\s*\d+[.)]\s|\bstep|단계|절차|명령", re.IGNORECASE | re.MULTILINE)),
+              # ... unless they give the command itself: code in backticks, a shell line, a call "name()", a flag
+              # ("which commands change data?" on notes that write `INSERT`, `print()`, `--force`)
+              re.compile(r"`|\$ |^\s*\d+[.)]\s|\bstep|단계|절차|명령|\b[A-Za-z_][\w.]*\(\)|(?:^|\s)--[a-z][\w-]+",
+                         re.IGNORECASE | re.MULTILINE)),
     # advice for the student: the notes recommend nothing to a reader
     "advice": (re.compile(r"\brecommend|(?<!section )(?<!chapter )(?<!part )(?<!page )\bshould i\b|\bwhich (?!(?:section|chapter|part|page)s? should)[a-z ]+ should i\b|\bworth (?:buying|learning|it)\b|"
                           r"\beasier (?:for (?:a |an )?(?:beginner|newbie|novice)|to learn)|초보자?(?:한테|에게|가|용)|"

@@ -200,3 +200,11 @@ def test_ask_and_quiz_take_a_course(tmp_path, monkeypatch):
     assert [c.section for c in answer.citations] == ["1.1"] and "Gutenberg" in answer.text
     items = quiz.bank(load_settings(course="history"))
     assert items and {item.doc for item in items} == {"history"}
+
+
+def test_a_command_question_is_answered_by_the_command_the_notes_give():
+    question = "Which function prints text in Python?"
+    assert "steps" not in asked_slots(question)
+    assert slot_filled("steps", "print() : writes its arguments to the screen", "What command prints text?")
+    assert slot_filled("steps", "Use --force to overwrite", "Which command overwrites the file?")
+    assert not slot_filled("steps", "Printing : the notes describe output in general", "What command prints text?")
