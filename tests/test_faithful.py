@@ -387,11 +387,11 @@ def test_question_words_alone_do_not_carry_a_claim():
 
 
 def test_without_word_frequencies_the_dictionary_still_decides(vocab, monkeypatch):
-    from rag import answerability
+    from rag import vocabulary
 
-    monkeypatch.setattr(answerability, "_frequencies", lambda language: {})
+    monkeypatch.setattr(vocabulary, "_frequencies", lambda language: {})
     assert unknown_terms("kubectl command to schedule a GPU job", vocab) == ["kubectl"]
-    assert answerability._zipf("apps", "en") is None
+    assert vocabulary.zipf("apps", "en") is None
 
 
 def test_a_notes_term_written_in_hangul_is_no_gap(vocab):
@@ -416,7 +416,7 @@ def test_a_korean_and_with_a_comma_splits_the_question_into_parts():
 def test_a_korean_word_one_syllable_longer_or_shorter_than_a_notes_word_is_known():
     from types import SimpleNamespace
 
-    from rag.answerability import _korean_typo_of_known
+    from rag.vocabulary import korean_typo_of_known as _korean_typo_of_known
     notes = SimpleNamespace(korean={"워크플로우", "데이터"})
     assert _korean_typo_of_known("워크플로", notes) and _korean_typo_of_known("데이타", notes)
     assert not _korean_typo_of_known("플로", notes)          # two syllables: too short to judge

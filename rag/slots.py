@@ -1,0 +1,323 @@
+"""The asked-for slot of a question (a number, a year, a person, steps, a price, ...) and whether evidence lines
+fill it: a question asking for a kind of content is answered only when the lines hold that kind of content.
+"""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from .text.question_words import HANGUL, KO_FRAME_NOUNS, LATIN_WORD, QUESTION_WORDS
+from .text.tokenize import tokenize
+from .vocabulary import english_words, latin_key
+
+if TYPE_CHECKING:
+    from .vocabulary import NotesVocabulary
+
+# The asked-for slot, and what an evidence line must hold to fill it.
+_SLOTS = {
+    # "how many stages?": a count, answered by a number or by a list of lines to count
+    "count": (re.compile(r"\bhow many\b|\bnumber of\b|몇\s*(?:개|가지|단계|종류|명|대)|얼마나 많", re.IGNORECASE),
+              re.compile(r"\d|\n.*\n")),
+    "number": (re.compile(r"\bhow much (?:memory|power|faster|"
+                          r"slower|more|less|bandwidth|energy|ram|vram)\b|몇\s*(?:배|퍼센트|%|기가|GB|코어|와트|"
+                          r"테라|TB|TFLOPS|페타|PB|메가|밀리|킬로|초|분|와트)"
+                          # a quantity in a unit: "latency in milliseconds", "size in petabytes"
+                          r"|\bin (?:milli|micro|nano)?seconds?\b|\bin (?:ms|gb|tb|pb|mb|gbps|tbps|watts?|kw|mw|ghz|"
+                          r"mhz|percent|flops|tflops)\b|\bin (?:kilo|mega|giga|tera|peta)(?:bytes?|watts?|hertz)\b"
+                          # "how much electricity / noise", "how many watts", "per hour", "얼마로 잡아": an amount
+                          # ("how much does it help" asks a degree: a verb follows, not a noun)
+                          r"|\bhow much (?!(?:does|do|did|is|are|was|were|can|could|will|would|should|has|have|"
+                          r"of|more|less|faster|slower|better)\b)[a-z]{3,}|\bhow many (?:watts?|volts?|amps?|"
+                          r"(?:kilo|mega|giga|tera|peta)?(?:bytes?|watts?)|parameters|flops)\b|"
+                          r"\bper (?:hour|day|week|month|year|kwh)\b|얼마(?!나)"
+                          # "몇 kg", "몇 조 단어": a unit in Latin letters or a large-number word after 몇
+                          r"|몇\s*(?:[A-Za-z]{1,5}\b|조|억|천만|백만)",
+                          re.IGNORECASE),
+               re.compile(r"\d")),
+    # a procedure the student wants to carry out: the notes explain ideas, they give no steps or commands
+    "steps": (re.compile(r"\bhow (?:do|can|should|would) (?:i|we)\b|\bstep[- ]by[- ]step\b|\bwhat steps\b|"
+                         r"\bsteps to\b|\bwhich command|\bwhat command|하는 ?법|하는 ?방법|할 ?수 ?있는 ?방법|"
+                         r"어떻게 ?(?:해결|설정|설치|하면 ?돼|해야|하나요|해\?)|어케 ?(?:해|하)|단계별로|명령어|"
+                         # "CUDA 설치 방법", "학습 돌리는 방법 알려줘": a method to carry out, not one the notes list
+                         # ("다른 방법은 뭐 있어?")
+                         r"(?:설치|설정|세팅|셋업|구축)\s*(?:하는\s*)?(?:방법|순서)|는 ?방법 ?(?:좀 ?)?알려|"
+                         # "직접 만들어 보려면 뭐부터 시작해야 돼?", "where do I start"
+                         r"(?:뭐|무엇|어디)(?:부터|서부터) ?(?:시작|해야)|\bwhere (?:do|should|can) (?:i|we) (?:start|begin)\b",
+                         re.IGNORECASE),
+              # ... unless they give the command itself: code in backticks, a shell line, a call "name()", a flag
+              # ("which commands change data?" on notes that write `INSERT`, `print()`, `--force`)
+              re.compile(r"`|\$ |^\s*\d+[.)]\s|\bstep|단계|절차|명령|\b[A-Za-z_][\w.]*\(\)|(?:^|\s)--[a-z][\w-]+",
+                         re.IGNORECASE | re.MULTILINE)),
+    # advice for the student: the notes recommend nothing to a reader
+    "advice": (re.compile(r"\brecommend|(?<!section )(?<!chapter )(?<!part )(?<!page )\bshould i\b|\bwhich (?!(?:section|chapter|part|page)s? should)[a-z ]+ should i\b|\bworth (?:buying|learning|it)\b|"
+                          r"\beasier (?:for (?:a |an )?(?:beginner|newbie|novice)|to learn)|초보자?(?:한테|에게|가|용)|"
+                          r"추천|골라 ?줘|뭘 ?(?:사야|배워야|써야)|뭐 ?(?:사야|배워야)", re.IGNORECASE),
+               re.compile(r"recommend|권장|추천", re.IGNORECASE)),
+    # a ranking the notes never make
+    "ranking": (re.compile(r"\btop \d+\b|\brank(?:ing|ed)?\b|\bthe most (?:money|popular|used|common)\b|순위|"
+                           r"(?:가장|제일) 많이 (?:쓰|사용|투자)", re.IGNORECASE),
+                re.compile(r"\brank|순위|\btop \d|\d+위")),
+    "year": (re.compile(r"\b(?:what|which) year\b|\bin what year\b|\bwhen (?:was|were|did)\b|^\s*(?:and )?when\s*\??\s*$|몇\s*년(?:도)?에|"
+                        r"언제|연도|년도", re.IGNORECASE),
+             re.compile(r"\b(?:1\d|20)\d\d\b|\d+년")),
+    "price": (re.compile(r"\bprices?\b|\bpriced\b|\bpricing\b|\b(?:electricity|power|energy|annual|monthly) bills?\b|\bhow much (?:does|do|is|are|would|will)\b[^?]*\b(?:cost|pay|charge)|"
+                         r"\bwhat (?:does|do|would|will) [^?]*\bcost\b|\$\s*\d|"
+                         r"가격|요금|구독료|라이선스 ?비|얼마(?:예요|에요|인가|야|임|죠|나 ?해)|"
+                         # which costs less: the notes give no prices to compare ("is renting cheaper than buying?")
+                         r"\bcheap(?:er|est)?\b|\bmore expensive\b|\bcosts? less\b|저렴|더 ?싸|(?:제일|가장) ?싼|싸게",
+                         re.IGNORECASE),
+              re.compile(r"[$€£₩]\s*\d|\d\s*(?:달러|원|dollars?|usd|krw)", re.IGNORECASE)),
+    "duration": (re.compile(r"\bhow long\b|\bhow many (?:seconds|minutes|hours|days|weeks|months|years)\b|얼마나 걸|기간|소요 ?시간",
+                            re.IGNORECASE),
+                 # (not "1분자", one molecule, nor "2분열", "3분의 1")
+                 re.compile(r"\d+\s*(?:초(?![과기])|분(?![자열의해석류])|시간|일(?![부반])|주(?![기요])|개월|년|seconds?|"
+                            r"minutes?|hours?|days?|weeks?|months?|years?)", re.IGNORECASE)),
+    "version": (re.compile(r"\bversions?\b|\bwhich release\b|\b(?:latest|newest|current) release\b|버전|릴리스",
+                           re.IGNORECASE),
+                re.compile(r"\bv?\d+\.\d+|버전\s*\d|version\s*\d", re.IGNORECASE)),
+    # who invented / coined / founded something: the notes name no people
+    "person": (re.compile(r"\bwho (?:first|originally|coined|invented|founded|created|came up|developed|built)\b|"
+                          r"누가 ?(?:처음|만들|발명|창시|개발)|창시자|발명자|만든 ?사람|창업자", re.IGNORECASE),
+               re.compile(r"\b(?:invented|coined|founded|created|developed|proposed|published|written) by\b|\bfounder|"
+                          r"\binventor|발명|창시|창업자|제안|발표", re.IGNORECASE)),
+    # the student wants a forecast or an opinion: the notes make none
+    "forecast": (re.compile(r"\bdo you think\b|\bin your (?:opinion|view)\b|\bwill [a-z ]{0,30}\breplace\b|"
+                            r"\bin the (?:next|coming) (?:\d+|few|ten|five) years\b|보시나요|전망|예측해|"
+                            r"대체할 ?(?:것|까)|어떻게 보(?:세요|나요|시나요|냐)|라고 봐요|"
+                            # "10년 뒤에도 GPU가 주인공일까?", "in ten years' time"
+                            r"(?:\d+|몇|십)\s*년 ?(?:뒤|후)|\bin (?:\d+|ten|five|twenty) years(?:'|’)? time\b|\bwill still\b",
+                            re.IGNORECASE),
+                 re.compile(r"전망|예측|forecast|predict", re.IGNORECASE)),
+    # a legal, safety or liability judgement: course notes on AI infrastructure state none ("can I sue the bank?",
+    # "is it safe to put patient records in the cloud?", "자율주행차에서 자도 법적으로 괜찮음?")
+    "judgement": (re.compile(r"\bis it (?:safe|legal|allowed|lawful)\b|\bsafe to\b|\blegal(?:ly)?\b|\billegal\b|"
+                             r"\bconsent\b|동의(?:를|가)? ?(?:받아야|필요)|\bethic(?:s|al|ally)?\b|\bunethical\b|"
+                             r"\bdiscriminat\w*|윤리|차별|"
+                             r"\bsue\b|\blawsuits?\b|\bliab(?:le|ility)\b|\bcomplain\b|\bbad for (?:your|my|our|the) health\b|"
+                             r"\bviolat\w*|\bbreach\w*|\bprivacy laws?\b|위반|침해|"
+                             r"법적|합법|불법|소송|고소|책임(?:은|이)? 누구|누구 책임|안전(?:해|한가|할까|하나요|한 ?거)|"
+                             r"건강에 (?:나쁘|나쁜|나빠|해로|해롭|안 ?좋)", re.IGNORECASE),
+                  re.compile(r"\blegal|\blaw\b|\bliab|\bsafety\b|\bsafe\b|\bregulat|법적|법률|규제|책임|안전", re.IGNORECASE)),
+    # the first of its kind ever: the notes give no such history ("What was the first drug ever discovered with AI?")
+    "first": (re.compile(r"\bthe (?:very )?first\b[^?]*\bever\b|\bfirst[- ]ever\b|최초의?|맨 ?처음(?:으로)? ?(?:나온|만든|개발|발견)",
+                         re.IGNORECASE),
+              re.compile(r"\bfirst\b|최초|처음", re.IGNORECASE)),
+    # careers: the notes are about infrastructure, not the jobs around it ("Do I need a degree to work in AI data
+    # center operations?", "야근 많아요?"); not "job", which the notes use for scheduled work
+    "career": (re.compile(r"\bcareers?\b|\bdegree\b|\bsalar(?:y|ies)\b|\bhir(?:e|es|ed|ing)\b|\binterviews?\b|"
+                          r"\bout of work\b|\b(?:lose|losing|cost|take|replace)s? (?:\w+ )?jobs\b|"
+                          r"취업|취직|연봉|야근|당직|이직|채용|커리어|전공|학위|월급|면접|일자리|실직|해고", re.IGNORECASE),
+               re.compile(r"\bcareer|\bsalar|\bhiring\b|취업|채용|연봉|커리어", re.IGNORECASE)),
+    "url": (re.compile(r"\burl\b|\b(?:the|a|any|its|web) link\b|\blinks? (?:to|for)\b|\bwebsite\b|\bweb address\b|\bweb ?page\b|\bhomepage\b|링크|주소|웹사이트|홈페이지", re.IGNORECASE),
+            re.compile(r"https?://|www\.", re.IGNORECASE)),
+}
+
+
+_SLOT_NAMES = {
+    "duration": {"en": "how long it takes", "ko": "걸리는 시간"},
+    "count": {"en": "the number asked for", "ko": "물어본 수치"},
+    "number": {"en": "the number asked for", "ko": "물어본 수치"},
+    "year": {"en": "the year asked for", "ko": "물어본 연도"},
+    "price": {"en": "prices or costs", "ko": "가격/비용"},
+    "version": {"en": "versions", "ko": "버전"},
+    "url": {"en": "the link asked for", "ko": "물어본 링크"},
+    "steps": {"en": "step-by-step instructions", "ko": "단계별 방법"},
+    "advice": {"en": "recommendations", "ko": "추천"},
+    "ranking": {"en": "rankings", "ko": "순위"},
+    "person": {"en": "who did it", "ko": "누가 했는지"},
+    "forecast": {"en": "forecasts or opinions", "ko": "전망이나 의견"},
+    "judgement": {"en": "legal or safety judgements", "ko": "법적·안전 판단"},
+    "career": {"en": "careers and jobs", "ko": "진로·취업"},
+    "first": {"en": "which was the first", "ko": "최초의 것"},
+}
+
+
+# A slot cue that is one word the notes themselves use in this many sections is the course's subject, not a request
+# for a kind of content: "price" in economics notes ("cross price elasticity"), not in notes that never price anything.
+SUBJECT_WORD_SECTIONS = 3
+
+
+def asked_slots(question: str, vocab: "NotesVocabulary | None" = None) -> list[str]:
+    slots = []
+    for name, (asks, _) in _SLOTS.items():
+        cues = [m.group(0) for m in asks.finditer(question)]
+        if cues and vocab is not None and all(_subject_word(cue, vocab) for cue in cues):
+            continue
+        if cues:
+            slots.append(name)
+    return slots
+
+
+def _subject_word(cue: str, vocab: "NotesVocabulary") -> bool:
+    # only a bare word ("price", "prices", "가격"): "몇 단계", "단계별로" and "how much does it cost" ask for content
+    tokens = tokenize(cue)
+    bare = cue.strip().lower()
+    return (len(tokens) == 1 and bare in (tokens[0], tokens[0] + "s", tokens[0] + "es")
+            and vocab.section_count.get(tokens[0], 0) >= SUBJECT_WORD_SECTIONS)
+
+
+_COUNTED = re.compile(r"\bhow many ([a-z]+)", re.IGNORECASE)
+
+
+# "코어 몇개", "CPU가 몇 개", "프레임워크 몇개": the noun before 몇 with a counter word; "몇 단계": the counter is the noun
+_COUNTED_KO = re.compile(r"([가-힣A-Za-z0-9]+?)(?:이|가|은|는|을|를|도|의)?\s*몇\s*(?:개|명|대|장)(?!만)")
+
+
+_COUNTER_NOUN_KO = re.compile(r"몇\s*(단계|층|세대)")
+
+
+_NUMBER_WORDS = re.compile(r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|a few|several|"
+                           r"many)\b|[두세네]\s*(?:가지|개|단계)", re.IGNORECASE)
+
+
+# "순수하게 몇 개", "최종적으로 몇개": the word before 몇 is an adverb, not the thing counted
+_KO_ADVERB_END = re.compile(r"(?:게|히|적으로|으로|로|도)$")
+
+
+def counted_noun(question: str) -> str:
+    """The thing a "how many" question counts ("cores", "코어", "단계"), or "" when it counts nothing named
+    ("몇 가지만 알려줘" asks for a few items, not a number)."""
+    english = _COUNTED.search(question)
+    if english and english.group(1).lower() not in ("of", "times", "more", "other", "examples", "instances"):
+        return english.group(1)
+    counter = _COUNTER_NOUN_KO.search(question)
+    if counter:
+        return counter.group(1)
+    korean = _COUNTED_KO.search(question)
+    if korean and HANGUL.search(korean.group(1)) or korean and len(korean.group(1)) >= 2:
+        from .text.tokenize import strip_particle
+        noun = strip_particle(korean.group(1))
+        # "예시 몇 개 들어서 설명해줘": a few examples, asked for as illustration, not a number to look up
+        return "" if noun in _ILLUSTRATIONS or (HANGUL.search(noun) and _KO_ADVERB_END.search(noun)) else noun
+    return ""
+
+
+_ILLUSTRATIONS = frozenset("예 예시 예제 사례 보기 example examples instance instances".split())
+
+
+def _names(text: str, noun: str) -> bool:
+    """``text`` names ``noun``: the same Latin word up to its ending ("cores" / "core"), or the Korean word in it."""
+    if HANGUL.search(noun):
+        return noun in text
+    return latin_key(noun) in {latin_key(w) for w in LATIN_WORD.findall(text)}
+
+
+def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = "",
+                vocab: "NotesVocabulary | None" = None) -> bool:
+    """Whether the lines hold what the slot asks for. ``titles``: the evidence sections' titles, one per line;
+    ``vocab``: the notes' vocabulary (a counted noun in a language the notes are not written in can't be matched)."""
+    if slot == "person" and any(_names_a_person(line) and _shares_topic(line, question)
+                                for line in lines_text.splitlines()):
+        return True   # "Who came up with comparative advantage?" where the line on it names David Ricardo
+    if slot == "count" and vocab is not None and not vocab.writes(_language_of(counted_noun(question))):
+        slot = "number"   # "how many chromosomes" on Korean-only notes: their number can't be matched by the word
+    if slot == "count":
+        # a number answers "how many X?" only when it counts X ("50개 이상의 프레임워크", "The 4 stages"), and a
+        # list only when it lists X (a section titled "Benefits of GPU virtualization" answers "how many
+        # benefits?"): "How many cores does a GPU have?" is not answered by 4.3's list of components that
+        # names cores, nor by whatever other number retrieval found
+        noun = counted_noun(question)
+        if noun:
+            lines = lines_text.splitlines()
+            return (any(_names(line, noun) and _NUMBER_WORDS.search(line) for line in lines)
+                    or any(_introduces_list(line, noun, more_lines=index + 1 < len(lines))
+                           for index, line in enumerate(lines))
+                    or (len(lines) >= 2 and any(_names(head, noun) for head in _title_heads(titles))))
+    if slot == "number":
+        # "몇 kg", "몇 배", "latency in milliseconds": a number in that unit answers it, not the notes' "50개" or
+        # "1970년대" that retrieval happened to bring along
+        unit = asked_unit(question)
+        if unit:
+            return bool(re.search(r"\d[\d.,]*\s*(?:" + re.escape(unit) + ")", lines_text, re.IGNORECASE))
+    return bool(_SLOTS[slot][1].search(lines_text))
+
+
+_PERSON_LATIN = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]{2,}\b(?!\s+(?:of|and)\b)")
+
+
+def _names_a_person(text: str) -> bool:
+    """A person's name in the lines: two capitalised Latin words ("David Ricardo", "John Maynard Keynes"), or one
+    that no dictionary has beside a year ("Gutenberg ... 1450"), or a Korean proper noun beside a year ("1953년
+    왓슨과 크릭", "로버트 훅 (1665)")."""
+    if _PERSON_LATIN.search(text):
+        return True
+    # "Gutenberg built it around 1450": one capitalised word inside a dated line that no dictionary has (a product
+    # name is rarely dated: "GPU라는 이름은 누가 처음 붙였어?" is not answered by a line naming NVIDIA's products)
+    words = english_words()
+    if words and _SLOTS["year"][1].search(text) and any(m.start() > 0 and m.group(0).lower() not in words and len(m.group(0)) >= 4
+                     and text[:m.start()].rstrip()[-1:] not in ".?!:" for m in re.finditer(r"\b[A-Z][a-z]+\b", text)):
+        return True
+    if not (HANGUL.search(text) and _SLOTS["year"][1].search(text)):
+        return False
+    try:
+        from .text.tokenize import get_kiwi
+        return any(t.tag == "NNP" and HANGUL.search(t.form) for t in get_kiwi().tokenize(text))
+    except Exception:   # no Kiwi: only Latin names are seen
+        return False
+
+
+# What a "who did it" question asks besides its topic: sharing only these with a line says nothing about the topic.
+_DEED_WORDS = frozenset("발견 발명 제안 개발 처음 최초 사람 누구 학자 과학자 discover discovered invent invented propose "
+                        "proposed develop developed create created coin coined found founded publish published write "
+                        "wrote first who person scientist come came".split())
+
+
+def _shares_topic(line: str, question: str) -> bool:
+    """The line and the question share a content word other than the deed asked about ("골지체는 누가 처음
+    발견했어?" shares only 발견 with "1665년 훅이 세포를 발견": another discovery)."""
+    shared = set(tokenize(line)) & set(tokenize(question))
+    return any(len(t) >= 2 and t not in _DEED_WORDS and t.lower() not in QUESTION_WORDS and t not in KO_FRAME_NOUNS
+               for t in shared)
+
+
+def _language_of(word: str) -> str:
+    return "ko" if HANGUL.search(word) else "en"
+
+
+_UNIT_AFTER_MYEOT = re.compile(r"몇\s*(배|퍼센트|%|기가|GB|와트|테라|TB|TFLOPS|페타|PB|메가|밀리|킬로|조|억|[A-Za-z]{1,5}\b)",
+                               re.IGNORECASE)
+
+
+_UNIT_IN = re.compile(r"\bin ((?:milli|micro|nano)?seconds?|ms|gb|tb|pb|mb|gbps|tbps|watts?|kw|mw|ghz|mhz|percent|flops|"
+                      r"tflops|(?:kilo|mega|giga|tera|peta)(?:bytes?|watts?|hertz))\b", re.IGNORECASE)
+
+
+def asked_unit(question: str) -> str:
+    """The unit a number question names ("몇 kg" -> "kg", "in milliseconds" -> "milliseconds"), or ""."""
+    match = _UNIT_AFTER_MYEOT.search(question) or _UNIT_IN.search(question)
+    return match.group(1) if match else ""
+
+
+def _introduces_list(line: str, noun: str, more_lines: bool) -> bool:
+    """The line opens a list of ``noun``: "stages:" before further lines, "Challenges : a, b, c"."""
+    head, colon, rest = line.partition(":")
+    if not colon or not _names(head, noun) or _SLOTS["url"][1].search(rest):   # "NGC Catalog : https://..." is a link
+        return False
+    return (not rest.strip() and more_lines) or len(re.split(r"\s*[>,/]\s*", rest.strip())) >= 2
+
+
+def _title_heads(titles: str) -> list[str]:
+    """The word each title is about: the last word of a Korean title ("GPU 가상화의 이점"), an English title's
+    word before "of" or its first or last word ("Benefits of GPU Virtualization", "Key Challenges Enterprises
+    Face...", "GPU Architecture Components"); not a modifier ("GPU" of "What Is a GPU Server System")."""
+    heads = []
+    for title in titles.splitlines():
+        title = re.sub(r"\([^)]*\)", " ", title).strip()
+        words = title.split()
+        if not words:
+            continue
+        if HANGUL.search(title):
+            heads.append(re.sub(r"(?:이란|란|의)$", "", words[-1]))
+            continue
+        before_of = re.search(r"(\w+) of\b", title)
+        heads += [before_of.group(1)] if before_of else []
+        content = [w for w in words if w.lower() not in ("key", "main", "the", "a", "an")]
+        heads += [words[-1]] + content[:1]
+    return heads
+
+
+def slot_name(slot: str, language: str) -> str:
+    return _SLOT_NAMES[slot].get(language, _SLOT_NAMES[slot]["en"])
+
+
+URL_LINE = _SLOTS["url"][1]   # a line that holds a link
