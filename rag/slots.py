@@ -113,23 +113,7 @@ _SLOTS = {
 }
 
 
-_SLOT_NAMES = {
-    "duration": {"en": "how long it takes", "ko": "걸리는 시간"},
-    "count": {"en": "the number asked for", "ko": "물어본 수치"},
-    "number": {"en": "the number asked for", "ko": "물어본 수치"},
-    "year": {"en": "the year asked for", "ko": "물어본 연도"},
-    "price": {"en": "prices or costs", "ko": "가격/비용"},
-    "version": {"en": "versions", "ko": "버전"},
-    "url": {"en": "the link asked for", "ko": "물어본 링크"},
-    "steps": {"en": "step-by-step instructions", "ko": "단계별 방법"},
-    "advice": {"en": "recommendations", "ko": "추천"},
-    "ranking": {"en": "rankings", "ko": "순위"},
-    "person": {"en": "who did it", "ko": "누가 했는지"},
-    "forecast": {"en": "forecasts or opinions", "ko": "전망이나 의견"},
-    "judgement": {"en": "legal or safety judgements", "ko": "법적·안전 판단"},
-    "career": {"en": "careers and jobs", "ko": "진로·취업"},
-    "first": {"en": "which was the first", "ko": "최초의 것"},
-}
+# What each slot is called in a message to the student: rag/prompts/messages.json ("slot_<name>").
 
 
 # A slot cue that is one word the notes themselves use in this many sections is the course's subject, not a request
@@ -317,7 +301,9 @@ def _title_heads(titles: str) -> list[str]:
 
 
 def slot_name(slot: str, language: str) -> str:
-    return _SLOT_NAMES[slot].get(language, _SLOT_NAMES[slot]["en"])
+    from .prompts import message
+
+    return message(f"slot_{slot}", language)
 
 
 URL_LINE = _SLOTS["url"][1]   # a line that holds a link

@@ -18,6 +18,7 @@ from typing import Iterator
 import gradio as gr
 
 from ..errors import ConfigError, RagError
+from ..prompts import message
 from ..text.tokenize import normalise
 from ..types import Answer, Citation, Hit
 from . import render
@@ -46,8 +47,7 @@ LIGHT_CONCURRENCY = 8
 
 # Shown in the answer bubble while the language model still loads at start (the question waits for it,
 # then streams: one kind of answer, not an extractive one first; see README "Start-up").
-LOADING_LLM = ("언어 모델을 불러오는 중… · loading the language model… "
-               "(the answer starts when it is ready)")
+LOADING_LLM = message("loading_llm", "en")   # both languages in one line (rag/prompts/messages.json)
 
 
 @dataclass
