@@ -299,9 +299,9 @@ class Engine:
         other = Engine(replace(self.settings, notes=course.notes, index_dir=None, course=course.id),
                        self.auto_index, self.progress)
         other._embedder, other._embedder_given = self._embedder, self._embedder_given
-        other._query_embedder = self._query_embedder
+        other._query_embedder = self.query_embedder()   # loaded now if not yet, so the two share one
         other._generators = self._generators          # the same dict: a model loaded by either serves both
-        other._llm_state = self._llm_state
+        other.llm_state = self.llm_state               # the model loads (once) in this engine
         return other
 
     # -- for the web app ------------------------------------------------------------------------------
@@ -316,7 +316,7 @@ class Engine:
 
     def status(self) -> dict:
         retriever = self.retriever()
-        llm = {"loading": " (loading…)", "failed": " (failed to load)"}.get(self._llm_state, "")
+        llm = {"loading": " (loading…)", "failed": " (failed to load)"}.get(self.llm_state(), "")
         return {"generator": self.generator().label + llm, "course": self.settings.course or "",
                 "sections": len({(s.doc, s.section) for s in self._data.sections}),
                 "chunks": len(retriever.chunks), "index": str(self._data.root),

@@ -94,9 +94,16 @@ class ChatHandlers:
         self._lock = threading.Lock()   # guards every Session: one session's events may run at once
         self._engines: dict[str, object] = {}   # course id -> engine over it (shares the app engine's models)
         self._engines_lock = threading.Lock()
+        self._courses: list[tuple[str, str]] | None = None
 
     def courses(self) -> list[tuple[str, str]]:
-        """(title, id) of every course a student may pick: the app's own first."""
+        """(title, id) of every course a student may pick: the app's own first. Read once per app (each answer and
+        header asks): a course registered later shows after a restart."""
+        if self._courses is None:
+            self._courses = self._read_courses()
+        return self._courses
+
+    def _read_courses(self) -> list[tuple[str, str]]:
         from ..catalog import available, current
 
         settings = getattr(self.engine, "settings", None)
