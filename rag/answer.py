@@ -378,7 +378,8 @@ class Answerer:
                                    forbidden=lambda s: leaks_prompt(s, request.messages[0]["content"]),
                                    course_terms=self.course_terms(), notes_tokens=self.notes_tokens(),
                                    notes_languages=self.vocabulary().languages,
-                                   cross_similarity=self.multilingual_similarity)
+                                   cross_similarity=(self.multilingual_similarity
+                                                     if self.settings.cross_language_sentences else None))
             dropped: list[SentenceCheck] = []
             pieces = until_marker_run(self.generator.stream(request), len(request.evidence), request)
             for check in checked_sentences(pieces, checker, lambda: request.finish_reason):

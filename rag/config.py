@@ -94,6 +94,11 @@ class Settings:
     # (python -m evals.tune_crosslingual --bridged llamacpp; evals/reports/crosslingual/report_bridged_llamacpp.md):
     # the score alone then refuses 0.038 of covered questions (same-language: 0.055)
     bridged_threshold: float = 0.1
+    # show a model's sentences written in a language the notes are not written in when their multilingual cosine with
+    # the cited line reaches rag/claims.py's CROSS_LANGUAGE_COSINE. Off: read sentence by sentence, a garbled Korean
+    # retelling of an English example line scored 0.91 with it while a correct definition scored 0.84 with its own
+    # line, so the cosine is no check of meaning; such answers show the notes' lines with a notice instead
+    cross_language_sentences: bool = False
     # before an LLM writes, ask it whether the evidence lines answer the question at all (a YES/NO prompt,
     # rag/prompts/judge.txt); its NO refuses what the word rules let through. Off by default: measured with the CPU
     # model on the 792 dev items (`python -m evals.judge_check`, evals/reports/judge/), of the 527 the rules answer

@@ -208,3 +208,21 @@ def test_a_command_question_is_answered_by_the_command_the_notes_give():
     assert slot_filled("steps", "print() : writes its arguments to the screen", "What command prints text?")
     assert slot_filled("steps", "Use --force to overwrite", "Which command overwrites the file?")
     assert not slot_filled("steps", "Printing : the notes describe output in general", "What command prints text?")
+
+
+def test_a_model_sentence_in_the_other_language_is_withheld_unless_asked_for():
+    """Across languages a cosine is no check of meaning, so by default such sentences are withheld (the notes' lines
+    are shown); with the opt-in check, numbers must still be in the cited line."""
+    from rag.claims import ClaimChecker
+    from rag.evidence import EvidenceLine
+    from rag.types import Section
+
+    section = Section("econ", "1.2", "Opportunity cost", "1", "Basics", "en",
+                      "Example: studying instead of working a shift that pays $60.")
+    line = EvidenceLine(1, section, section.text, 1.0, 0)
+    default = ClaimChecker([line], "기회비용 예시는?", lambda s: set(), notes_languages={"en"})
+    assert not default.check("공부 대신 60달러를 포기합니다. [1]").supported
+    opted = ClaimChecker([line], "기회비용 예시는?", lambda s: set(), notes_languages={"en"},
+                         cross_similarity=lambda text, lines: [0.95] * len(lines))
+    assert opted.check("공부 대신 60달러를 포기합니다. [1]").supported
+    assert not opted.check("공부 대신 70달러를 포기합니다. [1]").supported
