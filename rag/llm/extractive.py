@@ -8,13 +8,12 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..evidence import EvidenceLine, select_evidence
+from ..prompts import message
 from .base import GenerationRequest, Generator, register
-
-_LEAD = {"ko": "노트의 관련 내용입니다:", "en": "Here is what the notes say:"}
 
 
 def lead(language: str) -> str:
-    return _LEAD.get(language, _LEAD["en"])
+    return message("extractive_lead", language)
 
 
 def compose(lines: list[EvidenceLine], language: str, with_lead: bool = True) -> str:
