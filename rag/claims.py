@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+from .claim_structure import order_error, owned_items, swapped_owner
 from .evidence import EvidenceLine
 from .text.language import detect_language
 from .text.tokenize import tokenize
@@ -39,6 +40,7 @@ _MARKER = re.compile(r"\[\s*(?:§|section\s*|line\s*|L)?(\d{1,3}(?:\.\d{1,3})*)\
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _PREFIX_MARKER = re.compile(r"(?=\[\s*\d{1,2}\s*\]\s*[^\s\[])")
 _LIST_NUMBER = re.compile(r"\d{1,2}[.)]|[-*•]")
+_LIST_ITEM = re.compile(r"^\s*(\d{1,2})[.)]\s")
 _LEADING_ENUMERATOR = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9+\-]*")
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
@@ -117,6 +119,7 @@ class ClaimChecker:
         self.cross_similarity = cross_similarity  # (sentence, line texts) -> multilingual cosines
         self.seen: list[set[str]] = []
         self.owner_cells = _owner_cells(lines)     # "CPU: ...; GPU: ..." cells, for the owner-swap check
+        self.owned = owned_items(lines)           # cell items under their row and column, definitions under terms
 
     def cited_lines(self, sentence: str) -> list[EvidenceLine]:
         cited: list[EvidenceLine] = []
@@ -195,22 +198,32 @@ class ClaimChecker:
 
     def _judge(self, sentence: str, body: str, tokens: set[str], lines: list[EvidenceLine]) -> SentenceCheck:
         line_text = " ".join(line.text for line in lines)
-        support = set(tokenize(line_text)) | self.question_tokens
+        section_support: set[str] = set()
         for section in {id(line.section): line.section for line in lines}.values():
-            support |= self.section_tokens(section)
+            section_support |= self.section_tokens(section)
+        support = set(tokenize(line_text)) | self.question_tokens | section_support
         ids, numbers = [line.id for line in lines], list(dict.fromkeys(line.number for line in lines))
         plain_lines = line_text.lower() + " " + self.question_text
         for number in _NUMBER.findall(_LEADING_ENUMERATOR.sub("", body)):   # "1." of a numbered list is layout
             if number not in plain_lines:
                 return SentenceCheck(sentence, False, f"number {number} not in the cited lines", ids, numbers)
+        # a name must come from the cited lines or their sections: one the question brings ("What do deep learning
+        # and LLMs have in common?") makes a claim about something the cited lines never discuss
+        name_support = support - (self.question_tokens - set(tokenize(line_text)) - section_support)
         for match in _NAME.finditer(body):
             name = match.group(0)
-            if (_is_name(name) or _capitalised_inside(body, match.start())) and name.lower() not in plain_lines \
-                    and not (set(tokenize(name)) <= support):
+            if (_is_name(name) or _capitalised_inside(body, match.start())) and name.lower() not in line_text.lower() \
+                    and not (set(tokenize(name)) <= name_support):
                 return SentenceCheck(sentence, False, f"name {name} not in the cited lines", ids, numbers)
-        swapped = self._swapped_owner(body, tokens)
+        swapped = self._swapped_owner(body, tokens) or swapped_owner(body, self.owned)
         if swapped:
             return SentenceCheck(sentence, False, swapped, ids, numbers)
+        numbered = _LIST_ITEM.match(body)
+        disordered = order_error(_LEADING_ENUMERATOR.sub("", body),
+                                 list({id(line.section): line.section.text for line in lines}.values()),
+                                 int(numbered.group(1)) if numbered else None)
+        if disordered:
+            return SentenceCheck(sentence, False, disordered, ids, numbers)
         # a course term taken from another line ("CUDA ... 가상 GPU의 약자") mixes two facts into one claim
         stray = sorted(t for t in tokens & self.course_terms if t not in support)
         if stray:

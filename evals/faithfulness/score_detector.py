@@ -20,6 +20,7 @@ from rag.claims import ClaimChecker
 from rag.config import load_settings
 from rag.engine import Engine
 from rag.evidence import EvidenceLine
+from rag.ingest.chunking import section_units
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -46,10 +47,9 @@ def evidence_for(rows: list[dict], answerer, language: str) -> list[EvidenceLine
                    or next((s for (d, n, l), s in answerer.sections.items() if n == number), None))
         if section is None:
             continue
-        for order, text in enumerate(t.strip() for t in section.text.splitlines()):
-            if text and not set(text) <= set("|-: "):
-                lines.append(EvidenceLine(next_id, section, text.lstrip("-* ").strip(), 0.0, order))
-                next_id += 1
+        for order, text in enumerate(section_units(section)):   # as the tutor's evidence lines are cut
+            lines.append(EvidenceLine(next_id, section, text, 0.0, order))
+            next_id += 1
     return lines
 
 
@@ -107,13 +107,15 @@ def main(argv=None) -> None:
     parser.add_argument("--sentences", type=Path, default=HERE / "sentences.jsonl")
     parser.add_argument("--labels", type=Path, default=HERE / "labels")
     parser.add_argument("--out", type=Path, default=ROOT / "evals/reports/faithfulness/detector.md")
+    parser.add_argument("--split", choices=["fit", "held", "both"], default="both",
+                        help="score one split only (tune with --split fit; look at held once, at the end)")
     args = parser.parse_args(argv)
     rows = [json.loads(l) for l in args.sentences.read_text(encoding="utf-8").splitlines() if l.strip()]
     labels = load_labels(args.labels)
-    rows = [r for r in rows if r["id"] in labels]
+    rows = [r for r in rows if r["id"] in labels and args.split in ("both", r["split"])]
     flagged = flags(rows)
     groups = {"all": rows}
-    for split in ("fit", "held"):
+    for split in ("fit", "held") if args.split == "both" else (args.split,):
         groups[split] = [r for r in rows if r["split"] == split]
         for lang in ("ko", "en"):
             groups[f"{split} {lang}"] = [r for r in rows if r["split"] == split and r["lang"] == lang]
