@@ -184,8 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     from .study.cli import add_parser as add_quiz_parser   # `rag quiz` (study mode) lives in rag/study/cli.py
+    from .study.report import add_parser as add_report_parser   # `rag report` in rag/study/report.py
 
     add_quiz_parser(sub)
+    add_report_parser(sub)
 
     p = sub.add_parser("courses", help="the courses you can ask about (bundled, and those rag index registered)")
     p.set_defaults(func=cmd_courses)

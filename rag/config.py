@@ -1,7 +1,7 @@
 """Settings, and the one place that reads the environment.
 
 Order of precedence: explicit argument (CLI flag or keyword) > environment variable ``RAG_<NAME>`` >
-default. Unknown names are rejected, not ignored.
+default. Unknown names are rejected, not ignored (``RAG_TEST_*`` belongs to the test suite and is skipped).
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from .errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENV_PREFIX = "RAG_"
+TEST_PREFIX = "RAG_TEST_"   # the test suite's own variables (RAG_TEST_POSTGRES_URL), no settings
 
 
 def _default_home() -> Path:
@@ -107,6 +108,10 @@ class Settings:
     # piece of hardware?"); no evidence-score band, no cut on its P(NO) and no other prompt tried (3) separated the
     # two. For a stronger served model: RAG_JUDGE=1, then measure it.
     judge: bool = False
+    # what a language model does with the evidence lines: "write" an answer in its own sentences (each checked against
+    # its lines, rag/claims.py), or "select" the lines that answer and show them as the notes say them, so it can leave
+    # out what does not answer but never state what the notes don't (rag/prompts/select.txt)
+    answer_mode: str = "write"
     device: str = "auto"              # auto | cpu | cuda
 
     # web chat (python app.py / rag chat)
@@ -115,9 +120,15 @@ class Settings:
     web_auth: str = ""                # "user:password"; empty = no login
     web_concurrency: int = 1          # answers computed at once: 1 suits a CPU model
 
-    # study mode (rag quiz, the Quiz tab)
-    study_db: str = ""                # progress database: a path or sqlite:///path; "" = <home>/study.sqlite3
+    # study mode (rag quiz, the Quiz tab, rag report)
+    # the study store (quiz progress, the question log): a path, sqlite:///path or
+    # postgresql://user:pass@host:port/db; "" = <home>/study.sqlite3 (rag/study/store.py)
+    study_db: str = ""
     study_max_answer_chars: int = 1000
+    # keep each asked question (its text, language, outcome, cited and closest sections; an anonymous student id
+    # when the caller gives one) in the study store for `rag report`. Off for ask() and the CLI; the web chat turns
+    # it on and says so on the page
+    record_questions: bool = False
 
     @property
     def resolved_index_dir(self) -> Path:
@@ -130,14 +141,29 @@ class Settings:
         return Path(self.home) / "index" / index_key(self.notes)
 
     @property
-    def study_db_path(self) -> Path:
-        """Where progress is kept. Only SQLite for now; a server URL (postgresql://...) needs a new backend."""
+    def study_db_url(self) -> str:
+        """The study store as a URL: ``sqlite:///<absolute path>`` or ``postgresql://...`` as given."""
         value = self.study_db or str(Path(self.home) / "study.sqlite3")
-        if value.startswith("sqlite:///"):
-            value = value[len("sqlite:///"):]
-        elif "://" in value:
-            raise ConfigError(f"RAG_STUDY_DB={value!r}: only a file path or sqlite:///path is supported so far.")
-        return Path(value).expanduser()
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme in ("postgresql", "postgres"):
+            return value
+        if scheme and scheme != "sqlite":
+            raise ConfigError(f"RAG_STUDY_DB={value!r}: give a file path, sqlite:///path or "
+                              "postgresql://user:password@host:port/database.")
+        if scheme:
+            value = value[len("sqlite:///"):] if value.startswith("sqlite:///") else ""
+            if not value:
+                raise ConfigError("RAG_STUDY_DB: write a SQLite URL as sqlite:///relative/path or "
+                                  "sqlite:////absolute/path.")
+        return "sqlite:///" + str(Path(value).expanduser().absolute())
+
+    @property
+    def study_db_path(self) -> Path:
+        """The SQLite file of the study store; ConfigError when it is a PostgreSQL server."""
+        url = self.study_db_url
+        if not url.startswith("sqlite:///"):
+            raise ConfigError("RAG_STUDY_DB names a PostgreSQL database, not a file: use study_db_url.")
+        return Path(url[len("sqlite:///"):])
 
     @property
     def models_dir(self) -> Path:
@@ -188,6 +214,9 @@ def _coerce_all(values: dict) -> dict:
     return {k: _coerce(k, v) for k, v in values.items() if v is not None}
 
 
+ANSWER_MODES = ("write", "select")
+
+
 def load_settings(environ: dict | None = None, **overrides) -> Settings:
     """Build settings from the environment, then explicit overrides (None means "not given")."""
     environ = os.environ if environ is None else environ
@@ -198,6 +227,7 @@ def load_settings(environ: dict | None = None, **overrides) -> Settings:
             from_env[name] = environ[key]
     unknown_env = sorted(
         k for k in environ if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX):].lower() not in _FIELD_TYPES
+        and not k.startswith(TEST_PREFIX)
     )
     if unknown_env:
         raise ConfigError(
@@ -206,6 +236,9 @@ def load_settings(environ: dict | None = None, **overrides) -> Settings:
         )
     settings = Settings(**_coerce_all(from_env))
     settings = settings.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
+    if settings.answer_mode not in ANSWER_MODES:
+        raise ConfigError(f"RAG_ANSWER_MODE={settings.answer_mode!r} is not one of {', '.join(ANSWER_MODES)}: "
+                          "'write' lets the model write sentences, 'select' lets it pick the notes' lines.")
     notes_given = overrides.get("notes") is not None or "notes" in from_env
     if settings.course and not notes_given:
         from .catalog import find

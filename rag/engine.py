@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -280,18 +280,29 @@ class Engine:
         clean, _, _ = prepare_question(question, self.settings.max_question_chars)
         return self.retriever().retrieve(clean, k, legs, glossary)
 
-    def ask(self, question: str, history=None, stream: bool = False, generator: str | None = None):
+    def ask(self, question: str, history=None, stream: bool = False, generator: str | None = None,
+            student: str = "", record: bool | None = None):
+        """The answer (``stream``: its text pieces, then the Answer). With ``record`` (default: the setting
+        ``record_questions``) the question and its outcome go to the question log of the study store, under
+        ``student`` (an anonymous id, "" for none), before the Answer is returned (``rag report`` reads them)."""
         from .answer import prepare_question
 
         prepare_question(question, self.settings.max_question_chars)   # bad input fails before any loading
-        return self.answerer(generator).answer(question, history=history, stream=stream)
+        result = self.answerer(generator).answer(question, history=history, stream=stream)
+        settings = self.settings if record is None else replace(self.settings, record_questions=record)
+        if not settings.record_questions:
+            return result
+        from .study.progress import log_answer
+
+        if not stream:
+            log_answer(settings, result, student)
+            return result
+        return _logged(result, settings, student)
 
     # -- other courses --------------------------------------------------------------------------------
     def for_course(self, course_id: str) -> "Engine":
         """An engine over another course (``rag.catalog``: bundled, or registered by ``rag index``), sharing this
         one's loaded models: the embedder, the question encoder and the language model load once per process."""
-        from dataclasses import replace
-
         from .catalog import find
 
         course = find(course_id, self.settings)
@@ -372,6 +383,16 @@ def _explain(problems: list[str], settings: Settings) -> str:
     if "rag index" in head:
         return head
     return f"{head}. Rebuild with: rag index"
+
+
+def _logged(events, settings: Settings, student: str):
+    from .study.progress import log_answer
+    from .types import Answer
+
+    for event in events:
+        if isinstance(event, Answer):
+            log_answer(settings, event, student)
+        yield event
 
 
 _default_engine: Engine | None = None

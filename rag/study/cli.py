@@ -33,9 +33,9 @@ def run(args) -> int:
         item = quiz.find(item_id, settings)
         grade = quiz.grade(item, answer, settings)
         if not args.no_record:
-            from .progress import open_progress
+            from .progress import course_id, open_progress
 
-            open_progress(settings).record(args.student, item, grade.verdict)
+            open_progress(settings).record(args.student, item, grade.verdict, course=course_id(settings))
         print(json.dumps(grade.to_dict(), ensure_ascii=False, indent=2) if args.json else
               f"{grade.verdict}: {grade.feedback}")
         return 0
@@ -58,7 +58,7 @@ def show_item(item, index: int, total: int) -> str:
 def interactive(args, settings, read=input, write=print) -> int:
     from . import quiz
     from .grade import AnswerError
-    from .progress import open_progress
+    from .progress import course_id, open_progress
 
     progress = open_progress(settings)
     items = quiz.next_items(progress, args.student, args.chapter, args.lang, n=args.n, seed=args.seed,
@@ -80,7 +80,7 @@ def interactive(args, settings, read=input, write=print) -> int:
             break
         tally[grade.verdict] += 1
         if not args.no_record:
-            progress.record(args.student, item, grade.verdict)
+            progress.record(args.student, item, grade.verdict, course=course_id(settings))
         write(f"{grade.verdict.upper()}: {grade.feedback}")
     return _summary(progress, args, settings, tally, write)
 

@@ -1,54 +1,30 @@
-"""Each student's attempts and spaced-repetition state, in one SQLite file (standard library, WAL).
+"""Each student's attempts and spaced-repetition state, and the question log, in the study store.
 
 Leitner boxes: a correct answer moves the item up one box, a partial one keeps it, a wrong one sends it
 back to box 1; each box waits longer before the item is due again. Every attempt is one transaction, so a
-killed process loses nothing that was acknowledged. The schema version lives in ``PRAGMA user_version``
-and is checked on open: a file from another version is refused with a message, never silently reused.
-A server database later means another class with these methods behind ``open_progress``.
+killed process loses nothing that was acknowledged. The store is a SQLite file (WAL) or a PostgreSQL database
+(``RAG_STUDY_DB``); its schema is versioned and migrated on open, and a newer one is refused with a message
+(``rag/study/store.py``). With ``RAG_RECORD_QUESTIONS`` on, each asked question is kept too (``log_answer``):
+its text, language, outcome and sections, and the anonymous id its asker was given, nothing else.
 """
 from __future__ import annotations
 
-import sqlite3
+import json
+import logging
 import threading
 import time
-from pathlib import Path
+from functools import lru_cache
 
-from ..errors import RagError
-from .types import Attempt, QuizItem
+from .store import SCHEMA_VERSION, Database, ProgressError, open_database  # noqa: F401  (re-exported)
+from .types import AskedQuestion, Attempt, QuizItem
 
-SCHEMA_VERSION = 1
 BOXES = 5
 # seconds an item waits in each box before it is due again: box 1 comes back within the same sitting
 INTERVALS = {1: 0, 2: 86400, 3: 3 * 86400, 4: 7 * 86400, 5: 21 * 86400}
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS attempts (
-    id INTEGER PRIMARY KEY,
-    student TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    chapter TEXT NOT NULL,
-    section TEXT NOT NULL,
-    language TEXT NOT NULL,
-    verdict TEXT NOT NULL CHECK (verdict IN ('correct', 'partial', 'incorrect')),
-    answered_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS attempts_student ON attempts (student, answered_at);
-CREATE TABLE IF NOT EXISTS boxes (
-    student TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    chapter TEXT NOT NULL,
-    language TEXT NOT NULL,
-    box INTEGER NOT NULL,
-    due REAL NOT NULL,
-    PRIMARY KEY (student, item_id)
-);
-"""
-
-
-class ProgressError(RagError):
-    """The progress database cannot be opened or has another schema version."""
-
-    exit_code = 7
+OUTCOMES = ("answer", "partial", "refused")
+_ATTEMPT = "student, item_id, chapter, section, language, verdict, answered_at, course"
+_QUESTION = "course, question, language, outcome, cited_sections, closest_sections, asked_at, student"
+log = logging.getLogger("rag.study")
 
 
 def next_box(box: int, verdict: str) -> int:
@@ -60,75 +36,63 @@ def next_box(box: int, verdict: str) -> int:
 
 
 class Progress:
-    def __init__(self, path: Path, clock=time.time):
-        self.path = Path(path)
-        self.clock = clock
-        self._lock = threading.Lock()   # one connection shared by the web app's threads
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10,
-                                       isolation_level=None)   # autocommit; transactions are explicit
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL: a commit is on disk before it returns (NORMAL could lose the last ones on power loss)
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise ProgressError(f"Cannot open the study database {self.path} ({exc}). Move it away to start "
-                                "fresh, or set RAG_STUDY_DB to another file.") from exc
+    """The study store: ``Progress(path)``, ``Progress("sqlite:///path")`` or ``Progress("postgresql://...")``."""
 
-    def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        tables = self._db.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
-        if version == 0 and tables == 0:
-            self._db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
-            return
-        if version != SCHEMA_VERSION:
-            self._db.close()
-            raise ProgressError(
-                f"The study database {self.path} has schema version {version}; this version of course-rag "
-                f"reads version {SCHEMA_VERSION}. Upgrade course-rag, or move the file away to start fresh "
-                "(or set RAG_STUDY_DB to another file).")
+    def __init__(self, target, clock=time.time):
+        self.db: Database = open_database(target)
+        self.path = getattr(self.db, "path", None)   # the SQLite file; None for a server
+        self.clock = clock
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.db.close()
 
     # -- writing --------------------------------------------------------------------------------
-    def record(self, student: str, item: QuizItem, verdict: str, when: float | None = None) -> int:
+    def record(self, student: str, item: QuizItem, verdict: str, when: float | None = None, course: str = "") -> int:
         """Store one attempt and move the item's box, in one transaction. Returns the new box."""
         when = self.clock() if when is None else when
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")   # read and write under one lock: two processes may share the file
-            try:
-                row = self._db.execute("SELECT box FROM boxes WHERE student=? AND item_id=?",
-                                       (student, item.id)).fetchone()
-                box = next_box(row[0] if row else 1, verdict)
-                self._db.execute(
-                    "INSERT INTO attempts (student, item_id, chapter, section, language, verdict, answered_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (student, item.id, item.chapter, item.section, item.language, verdict, when))
-                self._db.execute(
-                    "INSERT INTO boxes (student, item_id, chapter, language, box, due) VALUES (?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (student, item_id) DO UPDATE SET box=excluded.box, due=excluded.due",
-                    (student, item.id, item.chapter, item.language, box, when + INTERVALS[box]))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            return box
+        with self.db.transaction() as run:
+            self.db.lock_key(run, f"{student}|{item.id}")   # one read-then-write of a box at a time
+            row = run("SELECT box FROM boxes WHERE student=? AND item_id=?", (student, item.id))
+            box = next_box(row[0][0] if row else 1, verdict)
+            run(f"INSERT INTO attempts ({_ATTEMPT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (student, item.id, item.chapter, item.section, item.language, verdict, when, course))
+            run("INSERT INTO boxes (student, item_id, chapter, language, box, due) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (student, item_id) DO UPDATE SET box=excluded.box, due=excluded.due",
+                (student, item.id, item.chapter, item.language, box, when + INTERVALS[box]))
+        return box
+
+    def record_question(self, course: str, question: str, language: str, outcome: str, cited=(), closest=(),
+                        student: str = "", when: float | None = None) -> None:
+        """Keep one asked question (one transaction). ``cited``/``closest``: section numbers ("4.5")."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {OUTCOMES}, not {outcome!r}")
+        when = self.clock() if when is None else when
+        with self.db.transaction() as run:
+            run(f"INSERT INTO questions ({_QUESTION}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (course, question, language, outcome, json.dumps(list(cited), ensure_ascii=False),
+                 json.dumps(list(closest), ensure_ascii=False), when, student or ""))
 
     # -- reading --------------------------------------------------------------------------------
     def attempts(self, student: str) -> list[Attempt]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT student, item_id, chapter, section, language, verdict, answered_at FROM attempts "
-                "WHERE student=? ORDER BY id", (student,)).fetchall()
+        rows = self.db.read(f"SELECT {_ATTEMPT} FROM attempts WHERE student=? ORDER BY id", (student,))
         return [Attempt(*r) for r in rows]
+
+    def all_attempts(self, course: str | None = None, since: float | None = None) -> list[Attempt]:
+        """Every student's attempts, oldest first; only ``course``'s and those from ``since`` on when given."""
+        where, params = _filters("answered_at", course, since)
+        return [Attempt(*r) for r in self.db.read(f"SELECT {_ATTEMPT} FROM attempts{where} ORDER BY id", params)]
+
+    def questions(self, course: str | None = None, since: float | None = None) -> list[AskedQuestion]:
+        """The question log, oldest first; only ``course``'s and those asked from ``since`` on when given."""
+        where, params = _filters("asked_at", course, since)
+        rows = self.db.read(f"SELECT {_QUESTION} FROM questions{where} ORDER BY id", params)
+        return [AskedQuestion(course, question, language, outcome, json.loads(cited), json.loads(closest), when,
+                              student)
+                for course, question, language, outcome, cited, closest, when, student in rows]
 
     def boxes(self, student: str) -> dict[str, tuple[int, float]]:
         """item id -> (box, due time)."""
-        with self._lock:
-            rows = self._db.execute("SELECT item_id, box, due FROM boxes WHERE student=?", (student,)).fetchall()
+        rows = self.db.read("SELECT item_id, box, due FROM boxes WHERE student=?", (student,))
         return {item: (box, due) for item, box, due in rows}
 
     def mastery(self, student: str, bank: list[QuizItem], language: str | None = None) -> dict[str, float]:
@@ -160,14 +124,49 @@ class Progress:
         return out
 
 
+def _filters(column: str, course: str | None, since: float | None) -> tuple[str, tuple]:
+    clauses, params = [], []
+    if course is not None:
+        clauses.append("course = ?")
+        params.append(course)
+    if since is not None:
+        clauses.append(f"{column} >= ?")
+        params.append(float(since))
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+
+
 _open: dict[str, Progress] = {}
 _open_lock = threading.Lock()
 
 
 def open_progress(settings) -> Progress:
-    """The progress store the settings name (``RAG_STUDY_DB``), opened once per process."""
-    path = settings.study_db_path
+    """The study store the settings name (``RAG_STUDY_DB``), opened once per process."""
+    url = settings.study_db_url
     with _open_lock:
-        if str(path) not in _open:
-            _open[str(path)] = Progress(path)
-        return _open[str(path)]
+        if url not in _open:
+            _open[url] = Progress(url)
+        return _open[url]
+
+
+@lru_cache(maxsize=64)
+def course_id(settings) -> str:
+    """The id attempts and questions are kept under: the course's id (``rag courses``)."""
+    from .. import catalog
+
+    return catalog.find(settings.course, settings).id if settings.course else catalog.current(settings).id
+
+
+def log_answer(settings, answer, student: str = "") -> bool:
+    """Keep one answered (or refused) question in the question log when ``settings.record_questions`` is on.
+    Never fails the answer: a store that cannot be written is logged (``rag.study``) and False returned."""
+    if not settings.record_questions:
+        return False
+    cited = list(dict.fromkeys(c.section for c in answer.citations))
+    closest = list(dict.fromkeys(h.section for h in answer.suggestions))
+    try:
+        open_progress(settings).record_question(course_id(settings), answer.question, answer.language,
+                                                answer.outcome, cited, closest, student=student)
+    except Exception as exc:   # noqa: BLE001 - the student still gets the answer
+        log.warning("question not recorded: %s", exc)
+        return False
+    return True

@@ -74,3 +74,18 @@ class Attempt:
     language: str
     verdict: str
     answered_at: float
+    course: str = ""        # the course id ('' for attempts recorded before issue 22)
+
+
+@dataclass
+class AskedQuestion:
+    """One question from the question log (``RAG_RECORD_QUESTIONS``): what was asked and how it went."""
+
+    course: str
+    question: str
+    language: str
+    outcome: str            # answer | partial | refused
+    cited_sections: list[str]
+    closest_sections: list[str]
+    asked_at: float
+    student: str = ""       # the anonymous id the asker was given, if any

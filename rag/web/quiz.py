@@ -2,7 +2,7 @@
 
 Each browser is a student: a random id kept in the browser's localStorage (``gr.BrowserState``) together
 with the quiz in progress, so closing the browser and coming back continues where it stopped; attempts
-and spaced-repetition boxes live in the SQLite file of ``RAG_STUDY_DB`` (``rag.study.progress``).
+and spaced-repetition boxes live in the study store of ``RAG_STUDY_DB`` (``rag.study.progress``).
 ``QuizHandlers`` holds the logic and is called directly by tests; ``add_quiz_tab`` only wires it.
 """
 from __future__ import annotations
@@ -140,6 +140,7 @@ class QuizHandlers:
     def answer(self, text, state) -> tuple:
         from ..study import quiz
         from ..study.grade import AnswerError
+        from ..study.progress import course_id
 
         state = self._ensure(state)
         if not state["items"] or state["index"] >= len(state["items"]) or state["answered"]:
@@ -152,7 +153,7 @@ class QuizHandlers:
         except RagError as exc:
             return self._view(state, error=str(exc))
         with self._lock:
-            self.progress().record(state["student"], item, grade.verdict)
+            self.progress().record(state["student"], item, grade.verdict, course=course_id(self.settings))
         state = {**state, "answered": True, "tally": {**state["tally"], grade.verdict: state["tally"][grade.verdict] + 1},
                  "last": {"verdict": grade.verdict, "feedback": grade.feedback, "section": grade.section,
                           "evidence": grade.evidence, "language": grade.language, "item": item.id}}
