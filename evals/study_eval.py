@@ -44,11 +44,14 @@ def retrieval_check(engine: Engine, bank, k: int = 3) -> dict:
 
 
 def grade_labels(labels: list[dict], settings, embedder=None) -> dict:
-    rows = []
+    rows, gone = [], set()
     for row in labels:
         try:
             grade = quiz.grade(row["item_id"], row["answer"], settings, embedder=embedder)
             verdict, note = grade.verdict, grade.reason
+        except quiz.UnknownItemError:
+            gone.add(row["item_id"])   # the generator no longer makes it (a key too long to grade): nothing to score
+            continue
         except AnswerError as exc:   # empty or otherwise not gradable: refused with a message, never correct
             verdict, note = "incorrect", f"refused: {exc}"
         rows.append({**row, "verdict": verdict, "note": note})
@@ -60,7 +63,8 @@ def grade_labels(labels: list[dict], settings, embedder=None) -> dict:
         sub = [r for r in rows if r["category"] == category]
         per_category[category] = {"n": len(sub), "agreement": round(sum(r["verdict"] == r["label"] for r in sub) / len(sub), 3)}
     unsafe = [r for r in rows if r["category"] in ("empty", "copy") and r["verdict"] == "correct"]
-    return {"n": len(rows), "agreement": round(agree / len(rows), 3), "confusion": confusion,
+    return {"n": len(rows), "items_no_longer_made": sorted(gone), "agreement": round(agree / len(rows), 3),
+            "confusion": confusion,
             "per_category": per_category, "empty_or_copy_graded_correct": len(unsafe),
             "disagreements": [r for r in rows if r["verdict"] != r["label"]]}
 

@@ -19,4 +19,9 @@ def _messages(name: str = "messages.json") -> dict:
 def message(key: str, language: str, messages: str = "messages.json", **values) -> str:
     """A user-facing message in ``language`` (English when missing) from a JSON file of this package."""
     table = _messages(messages)[key]
-    return table.get(language, table["en"]).format(**values)
+    text = table.get(language, table["en"]).format(**values)
+    if language == "ko" and values:
+        from ..text.josa import fix_particles   # "'{term}'은(는)" -> the particle the term takes
+
+        text = fix_particles(text)
+    return text

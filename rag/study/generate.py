@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..prompts import message
 from ..types import Section
@@ -30,6 +30,37 @@ _CELL_ITEM = re.compile(r"(?:^|\s)-\s+")
 _SEQUENCE = re.compile(r"\s>\s")
 MIN_LIST = 3          # a list shorter than this gives no good distractors
 MC_CHOICES = 4
+MAX_SHORT_KEY = 140   # characters: a short-answer key a student can write and a grader can check (set by hand)
+NEAR_DISTRACTORS = 6  # multiple-choice distractors are drawn from this many nearest definitions
+_YEAR_OR_NUMBER = re.compile(r"\d")
+_PARENTHESISED = re.compile(r"\([^)]*\)")
+# The wording "what is X?" items were first written with: their ids hash it, so quiz progress and labels kept under
+# those ids stay valid now that the question reads better.
+_LEGACY_DEFINE = {"ko": "노트에 따르면 '{term}'은(는) 무엇인가요?", "en": "According to the notes, what is {term}?"}
+
+
+def _lists_examples(body: str) -> bool:
+    """The line lists things rather than defining one: three or more comma-separated parts, the first a short
+    phrase with no sentence end in it ("drug development, medical device innovation, ...")."""
+    parts = [p.strip() for p in re.split(r"[,、]", _PARENTHESISED.sub("", body))]
+    return len(parts) >= 3 and len(parts[0].split()) <= 5 and not re.search(r"[.!?。]", parts[0])
+
+
+def _section_index(number: str) -> int:
+    parts = [int(p) for p in re.findall(r"\d+", number)[:2]] + [0, 0]
+    return parts[0] * 100 + parts[1]
+
+
+def _define_question(term: str, body: str, language: str) -> str:
+    """"What is meant by X?" for a term; "What do the notes say about X?" for a dated event ("1838년 슐라이덴") or a
+    term whose line lists examples rather than defining it ("AI in healthcare : drug development, ..., ...")."""
+    if language == "en":
+        words = term.split()
+        if words and words[0][1:].islower() and all(w.islower() for w in words[1:]):
+            term = term[0].lower() + term[1:]     # "Scarcity" -> "scarcity"; "NVIDIA AI" stays
+    if _YEAR_OR_NUMBER.search(term) or _lists_examples(body):
+        return text("q_about", language, term=term)
+    return text("q_define", language, term=term)
 
 
 def text(key: str, language: str, **values) -> str:
@@ -104,8 +135,10 @@ def _definition(line: Line):
 
 def _list_items(parsed: Parsed) -> list[tuple[int, Line]]:
     """Plain list lines (no "term : body"), when the section is a list of at least MIN_LIST of them."""
+    # a line with indented lines under it heads a sub-list ("명반응의 진행" above its steps): no item of the list
+    heads = {i for i, l in enumerate(parsed.lines[:-1]) if parsed.lines[i + 1].indent > l.indent}
     items = [(i, l) for i, l in enumerate(parsed.lines)
-             if not l.summary and l.indent == 0 and _definition(l) is None and ":" not in l.text]
+             if not l.summary and l.indent == 0 and _definition(l) is None and ":" not in l.text and i not in heads]
     return items if len(items) >= MIN_LIST else []
 
 
@@ -161,7 +194,10 @@ class _Builder:
         return self.parsed.get((section.doc, other, section.section))
 
     def add(self, section: Section, kind: str, question: str, answer: str, evidence: str,
-            choices=(), answer_alt: str = "", evidence_alt: str = "", id_parts=()) -> None:
+            choices=(), answer_alt: str = "", evidence_alt: str = "", id_parts=(), frame=None) -> None:
+        """One item; ``frame`` (template key, values) of a choice item also asks it in the other language when the
+        notes have no companion in it: a student of either language can practise any course, choosing among the
+        notes' own words (graded by the choice, so no translation is needed)."""
         if answer not in evidence:   # the rule every item keeps: its key is written in its evidence
             return
         if kind in ("short", "term") and not _gives_something(question, answer):
@@ -177,6 +213,14 @@ class _Builder:
             doc=section.doc, choices=tuple(choices), answer_alt=answer_alt, evidence_alt=evidence_alt,
             title_alt=other.section.title if other else "",
             choices_alt=tuple(self.alt_text.get(c, "") for c in choices)))
+        if frame and choices and other is None:
+            student = "en" if section.language == "ko" else "ko"
+            key, values = frame
+            cross_id = f"{student}-{section.section}-{kind}-" + item_id.rsplit("-", 1)[1]
+            if cross_id not in self.seen:
+                self.seen.add(cross_id)
+                self.items.append(replace(self.items[-1], id=cross_id, question=text(key, student, **values),
+                                          language=student))
 
     # definitions, sequences --------------------------------------------------------------------
     def definitions(self, key) -> None:
@@ -196,25 +240,32 @@ class _Builder:
             if len(_SEQUENCE.findall(body)) >= 2:
                 self._order(section, term, body, line.text, alt_body, alt_text)
                 continue
-            self.add(section, "short", text("q_define", lang, term=term), body, line.text,
-                     answer_alt=alt_body, evidence_alt=alt_text)
+            if len(body) <= MAX_SHORT_KEY:   # a longer key is a paragraph to recite, not an answer to grade
+                self.add(section, "short", _define_question(term, body, lang), body, line.text,
+                         answer_alt=alt_body, evidence_alt=alt_text,
+                         id_parts=(_LEGACY_DEFINE[lang].format(term=term), body))
             if len(body) <= 160:
                 self.add(section, "short", text("q_reverse", lang, definition=body), term, line.text,
                          answer_alt=alt_term, evidence_alt=alt_text)
-            distractors = [b for t, b in pool if b != body]
+            distractors = [b for _, t, b in pool if b != body]
             if len(distractors) >= MC_CHOICES - 1:
                 item_key = _item_id(section, "mc", term, body)
-                picked = random.Random(item_key).sample(sorted(distractors), MC_CHOICES - 1)
+                # the nearest definitions are of the same kind (the same section's terms first): a choice from
+                # another topic gives the answer away
+                picked = random.Random(item_key).sample(distractors[:NEAR_DISTRACTORS], MC_CHOICES - 1)
                 self.add(section, "mc", text("q_mc_define", lang, term=term), body, line.text,
                          choices=_shuffled(picked + [body], item_key), answer_alt=alt_body,
-                         evidence_alt=alt_text, id_parts=(term, body))
+                         evidence_alt=alt_text, id_parts=(term, body), frame=("q_mc_define", dict(term=term)))
 
     def _chapter_definitions(self, section: Section) -> list[tuple[str, str]]:
+        """(distance, term, body) of the chapter's definitions, nearest section first."""
         out = []
         for (doc, lang, _), parsed in self.parsed.items():
             if doc == section.doc and lang == section.language and parsed.section.chapter == section.chapter:
-                out.extend(d for d in map(_definition, parsed.lines) if d and len(_SEQUENCE.findall(d[1])) < 2)
-        return out
+                distance = abs(_section_index(parsed.section.section) - _section_index(section.section))
+                out.extend((distance, *d) for d in map(_definition, parsed.lines)
+                           if d and len(_SEQUENCE.findall(d[1])) < 2)
+        return sorted(out, key=lambda d: d[0])
 
     def _order(self, section, what, body, evidence, alt_body, alt_text) -> None:
         stages = [s.strip() for s in _SEQUENCE.split(body)]
@@ -227,7 +278,7 @@ class _Builder:
         alt_stages = [s.strip() for s in _SEQUENCE.split(alt_body)] if alt_body else []
         self.add(section, "order", text("q_order", section.language, what=what), " > ".join(stages), evidence,
                  choices=choices, answer_alt=" > ".join(alt_stages) if len(alt_stages) == len(stages) else "",
-                 evidence_alt=alt_text, id_parts=(what, body))
+                 evidence_alt=alt_text, id_parts=(what, body), frame=("q_order", dict(what=what)))
 
     # lists -------------------------------------------------------------------------------------
     def lists(self, key) -> None:
@@ -238,16 +289,22 @@ class _Builder:
             return
         other = self.companion(section)
         mine = {l.text for _, l in items}
-        siblings = sorted({l.text for k, p in self.parsed.items()
-                           if k[0] == section.doc and k[1] == lang and k != key
-                           for _, l in _list_items(p)} - mine)
+        # the other lists' items, nearest section first: a choice from a neighbouring list is of the same kind
+        here = _section_index(section.section)
+        siblings = [text for _, text in sorted({(abs(_section_index(p.section.section) - here), l.text)
+                                                for k, p in self.parsed.items()
+                                                if k[0] == section.doc and k[1] == lang and k != key
+                                                for _, l in _list_items(p) if l.text not in mine})]
+        siblings = list(dict.fromkeys(siblings))
+        if len(siblings) < MC_CHOICES - 1:
+            return
         for index, line in items:
             item_key = _item_id(section, "mc", section.title, line.text)
-            picked = random.Random(item_key).sample(siblings, MC_CHOICES - 1)
+            picked = random.Random(item_key).sample(siblings[:2 * NEAR_DISTRACTORS], MC_CHOICES - 1)
             alt = other.lines[index].text if other and index < len(other.lines) else ""
             self.add(section, "mc", text("q_mc_list", lang, title=section.title), line.text, line.text,
                      choices=_shuffled(picked + [line.text], item_key), answer_alt=alt, evidence_alt=alt,
-                     id_parts=(section.title, line.text))
+                     id_parts=(section.title, line.text), frame=("q_mc_list", dict(title=section.title)))
 
     # tables ------------------------------------------------------------------------------------
     def tables(self, key) -> None:
@@ -277,10 +334,10 @@ class _Builder:
                         evidence_alt = ((f"{alt_col} — {alt_row}: {alt_item}" if alt_row else f"{alt_col}: {alt_item}")
                                         if alt_item else "")
                         values = dict(item=item, a=columns[0], b=columns[1], row=row_name)
-                        question = text("q_two_way_row" if row_name else "q_two_way", lang, **values)
-                        self.add(section, "mc", question, column, evidence, choices=columns,
+                        key = "q_two_way_row" if row_name else "q_two_way"
+                        self.add(section, "mc", text(key, lang, **values), column, evidence, choices=columns,
                                  answer_alt=alt_col if alt_item else "", evidence_alt=evidence_alt,
-                                 id_parts=(row_name, column, item))
+                                 id_parts=(row_name, column, item), frame=(key, values))
 
     # term <-> translation ----------------------------------------------------------------------
     def terms(self, key) -> None:
@@ -300,6 +357,8 @@ class _Builder:
                     continue
                 if ko not in line.text or en not in line.text:
                     continue
+                if _transliteration(ko, en):
+                    continue   # "포토리얼리스틱 (Photorealistic)": the answer is the question read aloud, nothing to learn
                 alt = en_section.lines[index].text if en_section and index < len(en_section.lines) else ""
                 if en_section is not None and en.lower() not in alt.lower():
                     continue   # a typo the English companion corrected ("Coupmute-intensive"): not a key to learn
@@ -320,6 +379,14 @@ def _trim_particles(term: str) -> str:
     while len(words) > 1 and any(w.endswith(_PARTICLE_END) and len(w) > 1 for w in words[:-1]):
         words.pop(0)
     return " ".join(words)
+
+
+def _transliteration(ko: str, en: str) -> bool:
+    """The Korean term is the English one written in Hangul: the same consonant skeleton (rag/text/loanwords.py)."""
+    from ..text.loanwords import hangul_skeleton, latin_skeleton
+
+    skeleton = hangul_skeleton(ko.replace(" ", ""))
+    return len(skeleton) >= 2 and skeleton == latin_skeleton(en.replace(" ", ""))
 
 
 def _gives_something(question: str, answer: str) -> bool:

@@ -1,0 +1,64 @@
+"""Quiz items a teacher would hand out: particles chosen for the word, no read-aloud term items, same-kind
+distractors, and choice items in the language the notes are not written in."""
+from __future__ import annotations
+
+import pytest
+
+from rag.study.generate import build_bank
+from rag.text.josa import choose, fix_particles
+from rag.types import Section
+
+
+@pytest.mark.parametrize("word, pair, expected", [
+    ("세포설", "은(는)", "은"), ("리보솜", "을(를)", "을"), ("GPU", "은(는)", "는"), ("Slurm", "은(는)", "은"),
+    ("H100", "이(가)", "이"), ("오케스트레이션", "와(과)", "과"), ("스케줄링", "와(과)", "과"), ("CPU", "와(과)", "와"),
+    ("세포설 (cell theory)", "은(는)", "은"), ("'NVIDIA AI Software'", "은(는)", "는"), ("터널", "(으)로", "로"),
+    ("책", "(으)로", "으로"), ("kernel", "(으)로", "로"), ("10", "은(는)", "은"), ("2", "이(가)", "가"),
+])
+def test_particle_for_the_word(word, pair, expected):
+    assert choose(word, pair) == expected
+
+
+def test_fix_particles_leaves_no_pair_after_a_word():
+    text = fix_particles("'SQL'은(는) 'JOIN'와(과) 어떤 관계인가요? '색인'을(를) 설명하세요.")
+    assert "(" not in text and text.startswith("'SQL'은 'JOIN'과")
+
+
+KO_NOTES = """## 1. 암석
+
+### 1.1 화성암
+- 현무암 : 어두운 색의 화산암으로 입자가 가늘다
+- 화강암 : 밝은 색의 심성암으로 입자가 굵다
+- 유문암 : 밝은 색의 화산암으로 입자가 가늘다
+- 반려암 : 어두운 색의 심성암으로 입자가 굵다
+- 마그마 (magma) 가 식어서 굳은 암석
+- 포토리얼리스틱 (Photorealistic) 렌더링으로 암석 표본을 보여 줌
+- 심성암 (plutonic rock) 은 땅속 깊이에서 천천히 식은 암석
+"""
+
+
+def sections(text, language):
+    from rag.ingest.sections import parse_sections
+
+    return parse_sections(text, "notes.md", doc="rocks", language=language).sections
+
+
+def test_a_course_in_one_language_gets_choice_items_in_the_other():
+    bank = build_bank(sections(KO_NOTES, "ko"))
+    english = [item for item in bank if item.language == "en"]
+    assert english and all(item.kind in ("mc", "order") for item in english)
+    assert all(item.answer in item.choices for item in english)
+    assert any("현무암" in item.question for item in english)   # the notes' term, in an English frame
+
+
+def test_no_term_item_is_the_english_word_read_aloud():
+    bank = build_bank(sections(KO_NOTES, "ko"))
+    terms = [item for item in bank if item.kind == "term"]
+    answers = {item.answer for item in terms}
+    assert "plutonic rock" in answers                       # a translation is something to learn
+    assert not answers & {"Photorealistic", "magma"}         # 포토리얼리스틱, 마그마: the same word in Hangul
+
+
+def test_korean_questions_carry_no_particle_pairs():
+    bank = build_bank(sections(KO_NOTES, "ko"))
+    assert bank and not any("은(는)" in item.question or "을(를)" in item.question for item in bank)
