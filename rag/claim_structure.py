@@ -62,11 +62,12 @@ def owned_items(lines) -> list[OwnedItem]:
     items: list[OwnedItem] = []
     for line in lines:
         pieces = [m for m in (_CELL.match(p) for p in line.text.split("; ")) if m]
-        if len(pieces) >= 3:
-            # a table row: the first cell names the row, the others sit under their column headers
+        if len(pieces) >= 2 and len(pieces) == len(line.text.split("; ")):
+            # a table row: with three or more cells the first names the row and the others sit under their column
+            # headers; two cells are two columns ("오케스트레이션: 컨테이너 기반; 스케줄링: 작업을 노드에 할당")
             headers = tuple(m.group(1) for m in pieces)
-            row = _owner_tokens(pieces[0].group(2))
-            for match in pieces[1:]:
+            row = _owner_tokens(pieces[0].group(2)) if len(pieces) >= 3 else None
+            for match in (pieces[1:] if row is not None else pieces):
                 for item in _cell_items(match.group(2)):
                     items.append(OwnedItem(f"{line.number}|cols|{headers}", _owner_tokens(match.group(1)), item))
                     if row:
@@ -245,3 +246,37 @@ def order_error(body: str, section_texts: list[str], numbered_as: int | None = N
             if kind == "numbered" and position >= 0 and position + 1 != numbered_as:
                 return f"step {numbered_as} is step {position + 1} in the notes"
     return ""
+
+
+_STANDS_FOR = re.compile(r"\b([A-Z][A-Za-z0-9]{1,9})\s+(?i:stands for|is short for|is an abbreviation (?:of|for))\s+(.+?)"
+                         r"(?:\s*\[|[.;]|$)")
+_STANDS_FOR_KO = re.compile(r"([A-Z][A-Za-z0-9]{1,9})\s*(?:은|는|이|가)?\s*(.+?)\s*의\s*약자")
+_MINOR_WORDS = frozenset("of and for the a an to in on with".split())
+
+
+def expansion_error(body: str) -> str:
+    """Why "X stands for Y" is wrong, or "": the initials of Y must spell X ("CUDA stands for NVIDIA's parallel
+    programming model", "HTS stands for high-throughput screening and drug combination")."""
+    match = _STANDS_FOR.search(body) or _STANDS_FOR_KO.search(body)
+    if not match:
+        return ""
+    acronym, expansion = match.group(1), _PAREN.sub(" ", match.group(2))
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z']*", expansion.replace("-", " "))]
+    if not words or len(words) > 12 or sum(c.isupper() for c in acronym) < 2:   # "It stands for": no acronym
+        return ""
+    letters = "".join(c for c in acronym.lower() if c.isalpha())
+    initials = [w[0].lower() for w in words if w.lower() not in _MINOR_WORDS]
+    # the content words' initials, in order, within the acronym's letters and starting it ("LIDAR": light
+    # detection and ranging); a word more ("... and drug combination") or another start is another thing
+    if not initials or initials[0] != letters[:1] or not _in_order(initials, letters):
+        return f"'{acronym}' does not stand for '{match.group(2).strip()}'"
+    return ""
+
+
+def _in_order(wanted: list[str], letters: str) -> bool:
+    position = 0
+    for letter in wanted:
+        position = letters.find(letter, position) + 1
+        if position == 0:
+            return False
+    return True

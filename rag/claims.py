@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from .claim_structure import order_error, owned_items, swapped_owner
+from .claim_structure import expansion_error, order_error, owned_items, swapped_owner
 from .evidence import EvidenceLine
 from .text.language import detect_language
 from .text.tokenize import tokenize
@@ -224,6 +224,9 @@ class ClaimChecker:
                                  int(numbered.group(1)) if numbered else None)
         if disordered:
             return SentenceCheck(sentence, False, disordered, ids, numbers)
+        expanded = expansion_error(body)
+        if expanded:
+            return SentenceCheck(sentence, False, expanded, ids, numbers)
         # a course term taken from another line ("CUDA ... 가상 GPU의 약자") mixes two facts into one claim
         stray = sorted(t for t in tokens & self.course_terms if t not in support)
         if stray:

@@ -66,3 +66,15 @@ def test_a_name_the_question_brings_is_no_support():
     checker = ClaimChecker(evidence, "Do rivers and the Nile both carry sediment?", lambda s: set(tokenize(s.text)))
     assert not checker.check("Rivers and the Nile both carry sediment downstream [2.1].").supported
     assert checker.check("Rivers carry sediment downstream [2.1].").supported
+
+
+@pytest.mark.parametrize("sentence, wrong", [
+    ("LIDAR stands for light detection and ranging [2.1].", False),
+    ("LIDAR stands for a laser scanner used by surveyors [2.1].", True),
+    ("SEM stands for scanning electron microscopy and sample coating [2.1].", True),
+    ("SEM은 scanning electron microscope의 약자입니다 [2.1].", False),
+])
+def test_an_expansion_must_spell_its_acronym(sentence, wrong):
+    from rag.claim_structure import expansion_error
+
+    assert bool(expansion_error(sentence)) is wrong
