@@ -34,6 +34,9 @@ MAX_SHORT_KEY = 140   # characters: a short-answer key a student can write and a
 NEAR_DISTRACTORS = 6  # multiple-choice distractors are drawn from this many nearest definitions
 _YEAR_OR_NUMBER = re.compile(r"\d")
 _PARENTHESISED = re.compile(r"\([^)]*\)")
+# a table cell that only says yes or no ("없음", "있음 (미토콘드리아, ...)", "none"): asked "whose is it?" it reads as a
+# riddle, not a question
+_BARE_VALUE = re.compile(r"^(?:없음|있음|없다|있다|해당 없음|none|yes|no|n/a|-|o|x)(?:\s*\(.*\))?$", re.IGNORECASE)
 # The wording "what is X?" items were first written with: their ids hash it, so quiz progress and labels kept under
 # those ids stay valid now that the question reads better.
 _LEGACY_DEFINE = {"ko": "노트에 따르면 '{term}'은(는) 무엇인가요?", "en": "According to the notes, what is {term}?"}
@@ -300,7 +303,11 @@ class _Builder:
             return
         for index, line in items:
             item_key = _item_id(section, "mc", section.title, line.text)
-            picked = random.Random(item_key).sample(siblings[:2 * NEAR_DISTRACTORS], MC_CHOICES - 1)
+            # a line another list repeats word for word is no wrong choice: two choices would be right
+            near = [s for s in siblings if s.strip().lower() != line.text.strip().lower()][:2 * NEAR_DISTRACTORS]
+            if len(near) < MC_CHOICES - 1:
+                continue
+            picked = random.Random(item_key).sample(near, MC_CHOICES - 1)
             alt = other.lines[index].text if other and index < len(other.lines) else ""
             self.add(section, "mc", text("q_mc_list", lang, title=section.title), line.text, line.text,
                      choices=_shuffled(picked + [line.text], item_key), answer_alt=alt, evidence_alt=alt,
@@ -318,6 +325,8 @@ class _Builder:
             if len(columns) != 2 or not all(columns):
                 continue
             first = 1 if labelled else 0
+            sides = [{i for row in table.rows for i in cell_items(row[first + c])} for c in range(2)]
+            both_sides = sides[0] & sides[1]
             for r_index, row in enumerate(table.rows):
                 row_name = row[0] if labelled else ""
                 for c_offset, column in enumerate(columns):
@@ -329,6 +338,8 @@ class _Builder:
                         alt_col = (alt_table.header[1:] if labelled else alt_table.header)[c_offset]
                         alt_row = alt_cells[0] if labelled else ""
                     for i_index, item in enumerate(cell_items(cell)):
+                        if item in both_sides or _BARE_VALUE.match(item):
+                            continue   # "falls", "없음": a value, not a property of one side
                         alt_item = alt_items[i_index] if len(alt_items) == len(cell_items(cell)) else ""
                         evidence = f"{column} — {row_name}: {item}" if row_name else f"{column}: {item}"
                         evidence_alt = ((f"{alt_col} — {alt_row}: {alt_item}" if alt_row else f"{alt_col}: {alt_item}")
