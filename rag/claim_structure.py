@@ -154,7 +154,7 @@ def _foreign_phrase(segment, own: "Owner", group: list[OwnedItem], owner_words: 
     # single Latin letters ("C + I + G") are symbols, not words
     content = tuple(t for t in segment if t not in owner_words and not (len(t) == 1 and t.isascii()))
     for pair in _bigrams(content):
-        if any(pair in _bigrams(item) or (pair[0] in item and pair[1] in item) for item in own_items):
+        if any(pair in _bigrams(item) for item in own_items):
             continue
         # another owner's item is evidence only when it is not about this owner too: "GPU 역사" is about the GPU,
         # and an item that names the owner ("GDP = C + I + G" under "expenditure approach") relates the two
