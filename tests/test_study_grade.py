@@ -104,5 +104,7 @@ def test_grader_agrees_with_the_labelled_answers(settings):
 
     labels = [json.loads(line) for line in (REPO_ROOT / "evals" / "grader_labels.jsonl").read_text("utf-8").splitlines()]
     result = grade_labels(labels, settings)
-    assert result["n"] >= 150 and result["agreement"] >= 0.85
+    # 175 labelled answers; 48 were on items the generator no longer makes (list items readers rejected, one long
+    # key), so the floor is on what is left
+    assert result["n"] >= 120 and result["agreement"] >= 0.85
     assert result["empty_or_copy_graded_correct"] == 0

@@ -251,7 +251,9 @@ class _Builder:
                 self.add(section, "short", text("q_reverse", lang, definition=body), term, line.text,
                          answer_alt=alt_term, evidence_alt=alt_text)
             distractors = [b for _, t, b in pool if b != body]
-            if len(distractors) >= MC_CHOICES - 1:
+            # a key that repeats the term gives itself away among definitions of other terms
+            gives_away = bool(_content_words(term) & _content_words(body))
+            if len(distractors) >= MC_CHOICES - 1 and not gives_away:
                 item_key = _item_id(section, "mc", term, body)
                 # the nearest definitions are of the same kind (the same section's terms first): a choice from
                 # another topic gives the answer away
@@ -368,8 +370,10 @@ class _Builder:
                     continue
                 if ko not in line.text or en not in line.text:
                     continue
-                if _transliteration(ko, en):
-                    continue   # "포토리얼리스틱 (Photorealistic)": the answer is the question read aloud, nothing to learn
+                if _transliteration(ko, en) or _cut_short(line.text, ko, en):
+                    # "포토리얼리스틱 (Photorealistic)": the question read aloud; "가속 (GPU Acceleration)": the Korean
+                    # term was cut short (a Latin word of it is outside the mined span)
+                    continue
                 alt = en_section.lines[index].text if en_section and index < len(en_section.lines) else ""
                 if en_section is not None and en.lower() not in alt.lower():
                     continue   # a typo the English companion corrected ("Coupmute-intensive"): not a key to learn
@@ -393,11 +397,31 @@ def _trim_particles(term: str) -> str:
 
 
 def _transliteration(ko: str, en: str) -> bool:
-    """The Korean term is the English one written in Hangul: the same consonant skeleton (rag/text/loanwords.py)."""
+    """The Korean term is the English one written in Hangul: the same consonant skeleton (rag/text/loanwords.py),
+    as a whole or word by word ("인프라 프로비저닝" / "Infrastructure Provisioning": each Korean word sounds like the
+    start of an English one)."""
     from ..text.loanwords import hangul_skeleton, latin_skeleton
 
     skeleton = hangul_skeleton(ko.replace(" ", ""))
-    return len(skeleton) >= 2 and skeleton == latin_skeleton(en.replace(" ", ""))
+    if len(skeleton) >= 2 and skeleton == latin_skeleton(en.replace(" ", "")):
+        return True
+    english = [latin_skeleton(w) for w in en.split()]
+    korean = [hangul_skeleton(w) for w in ko.split()]
+    return bool(korean) and all(len(k) >= 2 and any(e[:len(k)] == k for e in english) for k in korean)
+
+
+def _cut_short(line: str, ko: str, en: str) -> bool:
+    """The mined Korean term lost a Latin word of it: "GPU 가속 (GPU Acceleration)" mined as 가속, "생성형 AI 서비스 활용
+    (Generative AI as a Service)" as 서비스 활용: a Latin word just before it is one of the English term's words."""
+    before = line[:line.find(ko)].split()[-2:]
+    english = {w.lower() for w in en.split()}
+    return any(re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", w) and w.lower() in english for w in before)
+
+
+def _content_words(text: str) -> set[str]:
+    from ..text.tokenize import tokenize
+
+    return {t for t in tokenize(_PARENTHESISED.sub(" ", text)) if len(t) >= 2}
 
 
 def _gives_something(question: str, answer: str) -> bool:
@@ -411,7 +435,8 @@ def build_bank(sections: list[Section]) -> list[QuizItem]:
     builder = _Builder(sections)
     for key in builder.parsed:
         builder.definitions(key)
-        builder.lists(key)
+        # (no "which of these is listed under <section>?" items: readers rejected 21 of 36 and passed 2; the key
+        # shared the title's words or made no sense out of its list, evals/reports/quiz/first.md)
         builder.tables(key)
         builder.terms(key)
     order = {(s.language, s.section): i for i, s in enumerate(sections)}
