@@ -129,6 +129,10 @@ class Settings:
     # when the caller gives one) in the study store for `rag report`. Off for ask() and the CLI; the web chat turns
     # it on and says so on the page
     record_questions: bool = False
+    # the web app's "교사 · Teacher" tab (rag/web/teacher.py): the password that opens the class's question log and
+    # quiz figures; "" = the tab only says how to set it. Compared in constant time; give it over HTTPS or on
+    # 127.0.0.1 only (the tab's form sends it as typed)
+    teacher_password: str = field(default="", repr=False)
 
     @property
     def resolved_index_dir(self) -> Path:

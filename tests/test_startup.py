@@ -342,7 +342,7 @@ def test_question_asked_while_the_llm_loads_shows_that_it_waits():
         def llm_state(self):
             return self.state
 
-        def ask(self, question, history=None, stream=False, generator=None):
+        def ask(self, question, history=None, stream=False, generator=None, student="", record=None):
             yield "An answer."
             yield Answer("An answer.", "en", False, "slow:fake")
 

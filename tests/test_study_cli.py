@@ -100,7 +100,7 @@ def test_quiz_tab_handlers_without_a_browser(home):
     item = quiz.find(state["items"][0])
     empty = h.answer("   ", state)
     assert "empty" in empty[3] and empty[0]["answered"] is False
-    state, _, _, feedback, chip, _, mastery = h.answer(item.answer, state)
+    state, _, _, feedback, chip, _, mastery, _ = h.answer(item.answer, state)
     assert state["answered"] and "rag-verdict-correct" in feedback and item.section in chip["value"]
     assert "Answers so far: 1." in mastery
     assert item.section in h.open_section(state) and "<mark" in h.open_section(state)
@@ -112,6 +112,59 @@ def test_quiz_tab_handlers_without_a_browser(home):
     assert quiz_request("4장 퀴즈 내줘") == (["4"], "ko")
     assert quiz_request("quiz on chapters 4 and 5") == (["4", "5"], "en")
     assert quiz_request("What is a GPU?") is None
+
+
+def test_choice_items_are_answered_by_clicking_and_graded_as_typing_the_letter(home):
+    from rag.config import load_settings
+    from rag.study import quiz
+    from rag.web.quiz import QuizHandlers
+
+    h = QuizHandlers(SimpleNamespace(), settings=load_settings())
+    state = h.start(["4"], "en", h.load(None)[0])[0]
+    items = [quiz.find(i) for i in state["items"]]
+    kinds = {it.kind for it in items}
+    assert "mc" in kinds and kinds - {"mc"}, kinds                  # a mix, so both views are seen
+    typed = next(i for i, it in enumerate(items) if it.kind != "mc")
+    view = h._view({**state, "index": typed})
+    assert view[2]["visible"] is True and view[7]["visible"] is False   # a typed answer: the box, no buttons
+    index = next(i for i, it in enumerate(items) if it.kind == "mc")
+    item, state = items[index], {**state, "index": index}
+    _, question, box, *_, choices = h._view(state)
+    assert box["visible"] is False and choices["visible"] is True and choices["interactive"] is True
+    letters = "ABCD"[:len(item.choices)]
+    assert choices["choices"] == [(f"{x}) {c}", x) for x, c in zip(letters, item.choices)]
+    assert "rag-quiz-choices" not in question                      # listed once: as the buttons
+    key = letters[item.choices.index(item.answer)]
+    wrong = next(x for x in letters if x != key)
+    for pick, verdict in ((wrong, "incorrect"), (key, "correct")):
+        # grading is unchanged: the click is graded exactly as typing its letter or the choice's text
+        assert quiz.grade(item, pick).verdict == verdict
+        assert quiz.grade(item, item.choices[letters.index(pick)]).verdict == verdict
+    answered, *_, shown = h.answer("", state, wrong)
+    assert answered["last"]["verdict"] == "incorrect" and answered["last"]["picked"] == wrong
+    assert shown["value"] == wrong and shown["interactive"] is False
+    answered = h.answer("", state, key)[0]
+    assert answered["last"]["verdict"] == "correct"
+    assert h.answer("", state, None)[3].count("rag-error") == 1     # nothing clicked: asked to answer
+    assert h.answer(key, state, None)[0]["last"]["verdict"] == "correct"   # typing the letter still works
+    two_way = next(it for it in quiz.bank() if it.kind == "mc" and len(it.choices) == 2)
+    state = {**state, "items": [two_way.id], "index": 0, "answered": False, "last": None}
+    assert [v for _, v in h._view(state)[7]["choices"]] == ["A", "B"]
+    assert h.answer("", state, "A")[0]["last"]["verdict"] == quiz.grade(two_way, "A").verdict
+
+
+def test_page_load_gives_the_chat_the_quiz_students_id(home):
+    from rag.web.ui import Session, build_ui
+    from tests.test_web_handlers import FakeEngine
+
+    page = build_ui(FakeEngine())
+    on_load = next(f.fn for f in page.fns.values() if getattr(f.fn, "__name__", "") == "on_load")
+    saved = {"student": "c" * 32, "items": [], "index": 0, "answered": False, "language": "en", "chapters": [],
+             "tally": {"correct": 0, "partial": 0, "incorrect": 0}, "last": None}
+    chat = on_load(saved, Session())[-1]
+    assert isinstance(chat, Session) and chat.student == "c" * 32    # the same anonymous id, nothing else
+    fresh = on_load(None, Session())
+    assert fresh[-1].student == fresh[0]["student"] and len(fresh[0]["student"]) == 32
 
 
 def test_chat_hands_a_quiz_request_to_the_quiz_tab_instead_of_the_engine():

@@ -19,6 +19,7 @@ from tests.test_web_e2e import CHROMIUM, REPO, SERVER, _free_port, _wait_http, c
 
 pytestmark = pytest.mark.e2e
 TIMEOUT_MS = 60000
+PASSWORD = "e2e teacher pw"
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,8 @@ def app(tmp_path_factory):
     home = tmp_path_factory.mktemp("study-home")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(GRADIO_ANALYTICS_ENABLED="False", RAG_HOME=str(home), RAG_STUDY_DB=str(home / "study.sqlite3"))
+    env.update(GRADIO_ANALYTICS_ENABLED="False", RAG_HOME=str(home), RAG_STUDY_DB=str(home / "study.sqlite3"),
+               RAG_TEACHER_PASSWORD=PASSWORD)
     proc = subprocess.Popen(
         [sys.executable, "-c", SERVER, "fake", str(port), str(Path(__file__).with_name("test_web_handlers.py"))],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -79,7 +81,16 @@ def _correct_answer(page) -> tuple[str, object]:
 
 
 def _answer(page, text: str):
-    page.locator("#rag-quiz-answer textarea").fill(text)
+    """Type the answer; a choice item's is clicked instead: the choice ``text`` names, else (a wrong answer) the
+    first choice that is not the key."""
+    choices = page.locator("#rag-quiz-choices")
+    if choices.is_visible():
+        _, item = _correct_answer(page)
+        index = item.choices.index(text) if text in item.choices else next(
+            i for i, c in enumerate(item.choices) if c != item.answer)
+        choices.locator("label").nth(index).click()
+    else:
+        page.locator("#rag-quiz-answer textarea").fill(text)
     page.locator("#rag-quiz-check").click()
     page.locator("#rag-quiz-feedback .rag-quiz-feedback").wait_for(timeout=TIMEOUT_MS)
 
@@ -160,4 +171,55 @@ def test_quiz_me_on_chapter_4_in_the_chat(app, browser, shots):
     page.get_by_role("tab", name=re.compile("Chat")).click()
     assert "Quiz tab" in page.locator("#rag-chat").inner_text()           # the chat did not answer it itself
     page.screenshot(path=str(shots / "quiz_from_chat.png"), full_page=True)
+    page.close()
+
+
+def _choice_item(page):
+    """Move through the quiz to its first choice item (answering typed items with a wrong answer)."""
+    for _ in range(10):
+        if page.locator("#rag-quiz-choices").is_visible():
+            return _correct_answer(page)[1]
+        before = page.locator("#rag-quiz-question .rag-quiz-question").get_attribute("data-item")
+        _answer(page, "모르겠음")
+        page.locator("#rag-quiz-next").click()
+        page.wait_for_function(
+            f"() => document.querySelector('#rag-quiz-question .rag-quiz-question')?.dataset.item !== '{before}'",
+            timeout=TIMEOUT_MS)
+    pytest.fail("no choice item in ten questions")
+
+
+def test_a_choice_is_clicked_and_the_teacher_sees_the_class(app, browser, shots):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(app["url"])
+    _quiz_tab(page)
+    _start(page, "4", "en")
+    item = _choice_item(page)
+    assert not page.locator("#rag-quiz-answer").is_visible()          # a choice item: buttons, no text box
+    labels = page.locator("#rag-quiz-choices label")
+    assert labels.count() == len(item.choices) and labels.nth(0).inner_text().startswith("A) ")
+    labels.nth(item.choices.index(item.answer)).click()
+    page.locator("#rag-quiz-check").click()
+    page.locator("#rag-quiz-feedback .rag-quiz-feedback").wait_for(timeout=TIMEOUT_MS)
+    assert page.locator("#rag-quiz-feedback .rag-quiz-verdict").get_attribute("data-verdict") == "correct"
+    page.screenshot(path=str(shots / "quiz_choice_clicked.png"), full_page=True)
+
+    page.get_by_role("tab", name=re.compile("Teacher")).click()
+    secret = page.locator("#rag-teacher-password input")
+    secret.fill("not it")
+    page.locator("#rag-teacher-open").click()
+    page.locator("#rag-teacher-message .rag-error").wait_for(timeout=TIMEOUT_MS)
+    assert not page.locator("#rag-teacher-summary").is_visible()
+    secret.fill(PASSWORD)
+    secret.press("Enter")
+    cards = page.locator("#rag-teacher-summary .rag-teacher-cards")
+    cards.wait_for(timeout=TIMEOUT_MS)
+    answers = page.locator('#rag-teacher-summary [data-key="teacher_quiz_answers"] .rag-teacher-num')
+    assert int(answers.inner_text()) >= 1
+    assert not page.locator("#rag-teacher-password").is_visible()
+    assert "Quiz mastery by chapter" in page.locator("#rag-teacher-mastery").inner_text()
+    assert page.locator('#rag-teacher-mastery [data-chapter="4"]').count() == 1
+    with page.expect_download(timeout=TIMEOUT_MS) as download:
+        page.locator("#rag-teacher-csv").click()
+    assert Path(download.value.path()).read_text(encoding="utf-8").startswith("section,asked,refused,partial")
+    page.screenshot(path=str(shots / "teacher.png"), full_page=True)
     page.close()

@@ -34,8 +34,9 @@ class FakeEngine:
     def status(self) -> dict:
         return {"generator": "fake", "sections": 3}
 
-    def ask(self, question, history=None, stream=False, generator=None):
-        self.calls.append({"question": question, "history": [dict(t) for t in (history or [])]})
+    def ask(self, question, history=None, stream=False, generator=None, student="", record=None):
+        self.calls.append({"question": question, "history": [dict(t) for t in (history or [])], "student": student,
+                           "record": record})
         answer = self._answer(question)
         if not stream:
             return answer
@@ -192,7 +193,7 @@ def test_sessions_do_not_share_state(handlers):
 
 def test_gradio_state_gives_each_session_a_fresh_object():
     demo = build_ui(FakeEngine())
-    states = [b for b in demo.blocks.values() if type(b).__name__ == "State"]
+    states = [b for b in demo.blocks.values() if type(b).__name__ == "State" and callable(b.value)]
     assert len(states) == 1
     first, second = states[0].value(), states[0].value()
     first.history.append({"role": "user", "content": "x"})
@@ -308,3 +309,26 @@ def test_a_refusals_closest_section_chips_open_those_sections(handlers):
     assert set(re.findall(r"rag-ref-[\d_-]+", refusal)) == {"rag-ref-0-4_5", "rag-ref-0-5_2"}
     view = handlers.open_ref("rag-ref-0-5_2", session)
     assert 'rag-section-head">5.2 vGPU란' in view and "rag-quote-box" not in view   # no quote: not a citation
+
+
+def test_chat_logs_questions_under_the_browser_id_until_the_student_unticks_sharing(handlers):
+    session = Session(student="b" * 32)
+    assert session.record is True                                   # the notice's box starts ticked
+    run(handlers, "What is a GPU for?", session)
+    assert handlers.engine.calls[-1]["student"] == "b" * 32 and handlers.engine.calls[-1]["record"] is True
+    assert handlers.set_record(False, session) is session and session.record is False
+    run(handlers, "What is GPU virtualization?", session)
+    assert handlers.engine.calls[-1]["record"] is False             # unticked: nothing logged for this session
+    handlers.clear(session)                                         # a new conversation keeps the choice
+    run(handlers, "What is the weather today?", session)
+    assert handlers.engine.calls[-1]["record"] is False and handlers.engine.calls[-1]["student"] == "b" * 32
+    handlers.set_record(True, session)
+    run(handlers, "What is a GPU for?", session)
+    assert handlers.engine.calls[-1]["record"] is True
+
+
+def test_the_sharing_notice_is_under_the_chat_input_ticked():
+    demo = build_ui(FakeEngine())
+    boxes = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "rag-share"]
+    assert len(boxes) == 1 and boxes[0].value is True
+    assert "선생님께 공유" in boxes[0].label and "Share my questions with the teacher (anonymous)" in boxes[0].label

@@ -18,7 +18,7 @@ import argparse
 import csv
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 # a quiz verdict's share of "correct" in mastery: a partly correct answer counts half
 CREDIT = {"correct": 1.0, "partial": 0.5, "incorrect": 0.0}
@@ -34,15 +34,8 @@ def build(progress, course: str | None = None, since: float | None = None) -> di
             row["asked"] += 1
             if asked.outcome in ("refused", "partial"):
                 row[asked.outcome] += 1
-    # mastery of a chapter: each student's mean credit over their attempts at its items (correct 1, partial 0.5,
-    # incorrect 0; every attempt counts, repeats included), then the mean over the students who tried it
-    credit: dict[str, dict[str, list[float]]] = {}
-    for attempt in progress.all_attempts(course, since):
-        credit.setdefault(attempt.chapter, {}).setdefault(attempt.student, []).append(CREDIT[attempt.verdict])
-    mastery = {}
-    for chapter in sorted(credit, key=_number_key):
-        shares = [sum(v) / len(v) for v in credit[chapter].values()]
-        mastery[chapter] = {"students": len(shares), "mean": round(sum(shares) / len(shares), 4)}
+    shares = student_shares(progress.all_attempts(course, since))
+    mastery = {chapter: {"students": len(v), "mean": round(sum(v) / len(v), 4)} for chapter, v in shares.items()}
     return {
         "questions": len(questions),
         "refused": [{"question": q.question, "closest_sections": q.closest_sections}
@@ -50,6 +43,88 @@ def build(progress, course: str | None = None, since: float | None = None) -> di
         "sections": {s: sections[s] for s in sorted(sections, key=_number_key)},
         "mastery": mastery,
     }
+
+
+def student_shares(attempts) -> dict[str, list[float]]:
+    """Chapter -> each student's mean credit over their attempts at its items (correct 1, partial 0.5, incorrect 0;
+    every attempt counts, repeats included), chapters in number order. A chapter's mastery is their mean."""
+    credit: dict[str, dict[str, list[float]]] = {}
+    for attempt in attempts:
+        credit.setdefault(attempt.chapter, {}).setdefault(attempt.student, []).append(CREDIT[attempt.verdict])
+    return {chapter: [sum(v) / len(v) for v in credit[chapter].values()] for chapter in sorted(credit, key=_number_key)}
+
+
+def mastery_spread(attempts) -> dict[str, dict]:
+    """Chapter -> how the class did: students, mean, min, max and standard deviation (population) of their shares."""
+    out = {}
+    for chapter, shares in student_shares(attempts).items():
+        mean = sum(shares) / len(shares)
+        std = (sum((x - mean) ** 2 for x in shares) / len(shares)) ** 0.5
+        out[chapter] = {"students": len(shares), "mean": round(mean, 4), "min": round(min(shares), 4),
+                        "max": round(max(shares), 4), "std": round(std, 4)}
+    return out
+
+
+def gap_groups(questions, examples: int = 3) -> list[dict]:
+    """Where the notes fell short: refused and partly covered questions grouped by the section closest to them (a
+    partial answer without closest sections by the first one it cited; "" when neither), most questions first.
+    Each group: section, refused, partial, and up to ``examples`` different questions, newest first."""
+    groups: dict[str, dict] = {}
+    for asked in reversed(questions):   # newest first, for the examples
+        if asked.outcome not in ("refused", "partial"):
+            continue
+        section = next(iter(asked.closest_sections or asked.cited_sections), "")
+        group = groups.setdefault(section, {"section": section, "refused": 0, "partial": 0, "examples": []})
+        group[asked.outcome] += 1
+        seen = {e.casefold() for e in group["examples"]}
+        if len(group["examples"]) < examples and asked.question.strip().casefold() not in seen:
+            group["examples"].append(asked.question.strip())
+    return sorted(groups.values(), key=lambda g: (-(g["refused"] + g["partial"]), not g["section"],
+                                                   _number_key(g["section"] or "0")))
+
+
+def week_of(when: float) -> str:
+    """The local date of the Monday that starts ``when``'s week ("2026-03-02")."""
+    day = datetime.fromtimestamp(when).date()
+    return (day - timedelta(days=day.weekday())).isoformat()
+
+
+def weekly_counts(questions, weeks: int | None = None) -> dict:
+    """Questions per section per week, for a heat map: {"weeks": [Monday dates, every week from the first question's
+    to the last's (the last ``weeks`` of them when given)], "sections": {section: [count per week]}}. A question
+    counts for its sections as in ``build`` (cited, else closest)."""
+    if not questions:
+        return {"weeks": [], "sections": {}}
+    first = datetime.fromisoformat(week_of(min(q.asked_at for q in questions))).date()
+    last = datetime.fromisoformat(week_of(max(q.asked_at for q in questions))).date()
+    columns = [(first + timedelta(days=7 * i)).isoformat() for i in range((last - first).days // 7 + 1)]
+    if weeks:
+        columns = columns[-weeks:]
+    where = {week: i for i, week in enumerate(columns)}
+    rows: dict[str, list[int]] = {}
+    for asked in questions:
+        column = where.get(week_of(asked.asked_at))
+        if column is None:
+            continue
+        for section in dict.fromkeys(asked.cited_sections or asked.closest_sections):
+            rows.setdefault(section, [0] * len(columns))[column] += 1
+    return {"weeks": columns, "sections": {s: rows[s] for s in sorted(rows, key=_number_key)}}
+
+
+def missed_items(attempts, n: int = 10) -> list[dict]:
+    """The quiz items answered wrong most often: item, attempts, incorrect, partial, students (who tried it);
+    only items missed at least once, most misses first (then the higher share missed)."""
+    items: dict[str, dict] = {}
+    for attempt in attempts:
+        row = items.setdefault(attempt.item_id, {"item": attempt.item_id, "chapter": attempt.chapter,
+                                                 "section": attempt.section, "attempts": 0, "incorrect": 0,
+                                                 "partial": 0, "students": set()})
+        row["attempts"] += 1
+        row["students"].add(attempt.student)
+        if attempt.verdict in ("incorrect", "partial"):
+            row[attempt.verdict] += 1
+    missed = [{**row, "students": len(row["students"])} for row in items.values() if row["incorrect"]]
+    return sorted(missed, key=lambda r: (-r["incorrect"], -r["incorrect"] / r["attempts"], r["item"]))[:n]
 
 
 def _number_key(label: str) -> tuple:

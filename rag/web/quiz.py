@@ -98,6 +98,12 @@ class QuizHandlers:
 
         return quiz.bank(self.settings, self.sections)
 
+    def full_bank(self):
+        """Every item, those left out of quizzes too (old attempts may name them): the Teacher tab's lookup."""
+        from ..study import quiz
+
+        return quiz.bank(self.settings, self.sections, include_dropped=True)
+
     def progress(self):
         from ..study.progress import open_progress
 
@@ -137,7 +143,9 @@ class QuizHandlers:
                      tally={"correct": 0, "partial": 0, "incorrect": 0}, last=None)
         return self._view(state)
 
-    def answer(self, text, state) -> tuple:
+    def answer(self, text, state, choice=None) -> tuple:
+        """Grade the answer: for a choice item the clicked choice (its letter, which the grader reads as typing
+        "B" would be read), else the typed text."""
         from ..study import quiz
         from ..study.grade import AnswerError
         from ..study.progress import course_id
@@ -145,9 +153,11 @@ class QuizHandlers:
         state = self._ensure(state)
         if not state["items"] or state["index"] >= len(state["items"]) or state["answered"]:
             return self._view(state)
+        picked = ""
         try:
             item = self._item(state["items"][state["index"]])
-            grade = quiz.grade(item, text, self.settings, sections=self.sections)
+            picked = choice if _is_choice(item) and choice in tuple(_LETTERS[:len(item.choices)]) else ""
+            grade = quiz.grade(item, picked or text, self.settings, sections=self.sections)
         except AnswerError as exc:   # empty, too long, control characters: say so, keep the question
             return self._view(state, error=str(exc), keep_answer=True)
         except RagError as exc:
@@ -156,7 +166,8 @@ class QuizHandlers:
             self.progress().record(state["student"], item, grade.verdict, course=course_id(self.settings))
         state = {**state, "answered": True, "tally": {**state["tally"], grade.verdict: state["tally"][grade.verdict] + 1},
                  "last": {"verdict": grade.verdict, "feedback": grade.feedback, "section": grade.section,
-                          "evidence": grade.evidence, "language": grade.language, "item": item.id}}
+                          "evidence": grade.evidence, "language": grade.language, "item": item.id,
+                          "picked": picked}}
         return self._view(state)
 
     def next(self, state) -> tuple:
@@ -189,7 +200,7 @@ class QuizHandlers:
             message = _last_user_message(chat_session)
         request = quiz_request(message)
         if request is None:
-            return (gr.skip(),) * 10   # the tabs, the seven parts of the view, chapters and language
+            return (gr.skip(),) * 11   # the tabs, the eight parts of the view, chapters and language
         chapters, language = request
         return (gr.Tabs(selected="quiz"), *self.start(chapters, language, state), gr.update(value=chapters),
                 gr.update(value=language))
@@ -202,14 +213,14 @@ class QuizHandlers:
 
     def _view(self, state, error: str = "", keep_answer: bool = False) -> tuple:
         """(state, question html, answer box, feedback html, section chip, section view, mastery html,
-        chapters, language)"""
+        choices): a choice item is answered by clicking one of its choices, any other by typing"""
         lab = _labels(state.get("language", "ko"))
-        question, chip = "", gr.update(visible=False)
+        question, chip, item = "", gr.update(visible=False), None
         items, index = state.get("items") or [], state.get("index", 0)
         if items and index < len(items):
             try:
                 item = self._item(items[index])
-                question = _question_html(item, index, len(items))
+                question = _question_html(item, index, len(items), listed=not _is_choice(item))
             except RagError as exc:   # the notes changed under a stored quiz: start again
                 state = {**state, "items": [], "index": 0}
                 error = error or str(exc)
@@ -232,9 +243,11 @@ class QuizHandlers:
             chip = gr.update(visible=True, value=f'[{last["section"]}] {_labels(last["language"])["open"]}')
         if error:
             feedback = render.render_error(error) + feedback
-        box = gr.skip() if keep_answer else gr.update(value="", interactive=bool(items) and index < len(items))
+        clickable = item is not None and _is_choice(item)
+        box = gr.skip() if keep_answer else gr.update(value="", interactive=item is not None, visible=not clickable)
+        choices = gr.skip() if keep_answer else _choices_update(item if clickable else None, state)
         mastery = self._mastery_html(state)
-        return (state, question, box, feedback, chip, "", mastery)
+        return (state, question, box, feedback, chip, "", mastery, choices)
 
     def _mastery_html(self, state) -> str:
         from ..study.generate import text
@@ -273,11 +286,33 @@ def _last_user_message(chat_session) -> str:
     return ""
 
 
-def _question_html(item, index: int, total: int) -> str:
+_LETTERS = "ABCD"
+
+
+def _is_choice(item) -> bool:
+    """Multiple choice and two-way ("CPU or GPU?") items: one of the choices is the answer (order items list
+    their stages too, but are answered by typing an order)."""
+    return item.kind == "mc" and bool(item.choices)
+
+
+def _choices_update(item, state) -> dict:
+    """The clickable choices of a choice item (value: the letter the grader reads), hidden for other items; after
+    the answer they stay, the pick shown and no longer clickable."""
+    if item is None:
+        return gr.update(choices=[], value=None, visible=False)
+    last = state.get("last") or {}
+    answered = bool(state.get("answered"))
+    return gr.update(choices=[(f"{_LETTERS[i]}) {c}", _LETTERS[i]) for i, c in enumerate(item.choices)],
+                     value=(last.get("picked") or None) if answered else None, visible=True, interactive=not answered)
+
+
+def _question_html(item, index: int, total: int, listed: bool = True) -> str:
+    """The question; ``listed``: its choices under it (a choice item shows them as buttons instead)."""
     from ..study.generate import text
 
     head = html.escape(text("ui_question_of", item.language, i=index + 1, n=total))
-    choices = "".join(f"<li><strong>{'ABCD'[i]}</strong>) {html.escape(c)}</li>" for i, c in enumerate(item.choices))
+    choices = "".join(f"<li><strong>{_LETTERS[i]}</strong>) {html.escape(c)}</li>"
+                      for i, c in enumerate(item.choices)) if listed else ""
     choices = f'<ol class="rag-quiz-choices" style="list-style:none;padding-left:0">{choices}</ol>' if choices else ""
     return (f'<div class="rag-quiz-question" data-item="{html.escape(item.id)}"><div style="opacity:0.7">{head} · '
             f'{html.escape(item.section)} {html.escape(item.title)}</div>'
@@ -317,6 +352,9 @@ def build_quiz_tab(h: QuizHandlers, state: gr.BrowserState) -> dict:
                             elem_id="rag-quiz-language", scale=1)
         start = gr.Button(both("start"), variant="primary", elem_id="rag-quiz-start", scale=1)
     question = gr.HTML("", elem_id="rag-quiz-question")
+    # a choice item's choices as buttons (hidden for the other kinds; the text box is hidden for a choice item)
+    choice = gr.Radio(choices=[], value=None, label=render.bilingual("ui_choose"), visible=False,
+                      elem_id="rag-quiz-choices")
     with gr.Row():
         box = gr.Textbox(show_label=False, placeholder=both("answer") + "…", elem_id="rag-quiz-answer", scale=5,
                          interactive=False, max_lines=4)
@@ -328,11 +366,11 @@ def build_quiz_tab(h: QuizHandlers, state: gr.BrowserState) -> dict:
     section = gr.HTML("", elem_id="rag-quiz-section")
     mastery = gr.HTML("", elem_id="rag-quiz-mastery")
 
-    view = [state, question, box, feedback, chip, section, mastery]
+    view = [state, question, box, feedback, chip, section, mastery, choice]
     light = dict(concurrency_limit=8, show_progress="hidden")
     start.click(h.start, [chapters, language, state], view, **light)
-    check.click(h.answer, [box, state], view, **light)
-    box.submit(h.answer, [box, state], view, **light)
+    check.click(h.answer, [box, state, choice], view, **light)
+    box.submit(h.answer, [box, state, choice], view, **light)
     following.click(h.next, [state], view, **light)
     chip.click(h.open_section, [state], [section], **light)
     return {"handlers": h, "state": state, "view": view, "chapters": chapters, "language": language}
@@ -349,17 +387,25 @@ def with_quiz_tab(chat_page: gr.Blocks, engine, concurrency: int = 1) -> gr.Bloc
                 chat_page.render()
             with gr.Tab("퀴즈 · Quiz", id="quiz", elem_id="rag-tab-quiz"):
                 parts = build_quiz_tab(h, state)
-        def on_load(saved):   # the controls come back as the student left them, with the quiz
-            view = h.load(saved)
-            return (*view, gr.update(choices=h.chapter_choices(), value=view[0].get("chapters") or []),
-                    gr.update(value=view[0].get("language") or "ko"))
+            with gr.Tab("교사 · Teacher", id="teacher", elem_id="rag-tab-teacher"):
+                from .teacher import build_teacher_tab   # the class's questions and quiz figures, by password
 
-        page.load(on_load, [parts["state"]], [*parts["view"], parts["chapters"], parts["language"]],
-                  concurrency_limit=None, show_progress="hidden")
-        # "Quiz me on chapter 4" typed in the chat starts that quiz in the Quiz tab
+                build_teacher_tab(h.settings, sections=lambda: h.sections, bank=h.full_bank)
         blocks = list(chat_page.blocks.values())
         chat_session = next((b for b in blocks if type(b).__name__ == "State"), None)
-        inputs = [parts["state"]] + ([chat_session] if chat_session is not None else [])
+
+        def on_load(saved, chat=None):   # the controls come back as the student left them, with the quiz
+            view = h.load(saved)
+            if chat is not None:   # the chat logs questions under the same anonymous id (and nothing else)
+                chat.student = view[0]["student"]
+            return (*view, gr.update(choices=h.chapter_choices(), value=view[0].get("chapters") or []),
+                    gr.update(value=view[0].get("language") or "ko"), *([chat] if chat is not None else []))
+
+        linked = [chat_session] if chat_session is not None else []
+        page.load(on_load, [parts["state"], *linked], [*parts["view"], parts["chapters"], parts["language"], *linked],
+                  concurrency_limit=None, show_progress="hidden")
+        # "Quiz me on chapter 4" typed in the chat starts that quiz in the Quiz tab
+        inputs = [parts["state"]] + linked
         for block in blocks:
             if getattr(block, "elem_id", None) in ("rag-input", "rag-send"):
                 trigger = block.submit if isinstance(block, gr.Textbox) else block.click

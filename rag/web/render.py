@@ -58,6 +58,14 @@ def labels(language: str) -> dict:
     return LABELS.get(language, LABELS["en"])
 
 
+def bilingual(key: str, **values) -> str:
+    """"한국어 · English" of a study-page message (rag/prompts/study_messages.json): labels shown before the
+    page knows the student's language."""
+    from ..prompts import message
+
+    return " · ".join(message(key, lang, messages="study_messages.json", **values) for lang in ("ko", "en"))
+
+
 @lru_cache(maxsize=1)
 def _markdown():
     from markdown_it import MarkdownIt

@@ -76,6 +76,10 @@ class Session:
     answering: bool = False                                  # an answer loop runs for this session
     cleared: int = 0                                         # times cleared; an answer begun before stops
     course: str = ""                                         # the course picked ("" = the app's own)
+    # the question log (rag report, the Teacher tab): each question is kept under the browser's anonymous id (the
+    # Quiz tab's, copied in on page load) unless the student unticks the notice under the input
+    student: str = ""
+    record: bool = True
 
 
 def _hidden():
@@ -210,7 +214,8 @@ class ChatHandlers:
         answer = None
         try:
             text = ""
-            for piece in self.engine_for(session).ask(question, history=history, stream=True):
+            for piece in self.engine_for(session).ask(question, history=history, stream=True,
+                                                      student=session.student, record=session.record):
                 if session.cleared != cleared:
                     return   # nobody is waiting for this answer any more; closing the stream stops it
                 if isinstance(piece, Answer):
@@ -272,6 +277,13 @@ class ChatHandlers:
         except RagError as exc:
             return render.render_error(str(exc))
         return render.render_section(view or {}, citation, language)
+
+    def set_record(self, share, session: Session | None) -> Session:
+        """The consent box under the input: unticked, this session's questions are no longer logged."""
+        session = session if session is not None else Session()
+        with self._lock:
+            session.record = bool(share)
+        return session
 
     def pick_suggestion(self, index, session: Session | None) -> str:
         if session is None or not isinstance(index, int) or not 0 <= index < len(session.suggestions):
@@ -347,6 +359,9 @@ def build_ui(engine, concurrency: int = 1) -> gr.Blocks:
             box = gr.Textbox(show_label=False, placeholder="질문 / question…", scale=5, elem_id="rag-input",
                              max_lines=6, autofocus=True)
             send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="rag-send")
+        # the question log is kept with consent, said where the question is typed (rag report, the Teacher tab)
+        share = gr.Checkbox(value=True, label=render.bilingual("ui_share"), info=render.bilingual("ui_share_info"),
+                            elem_id="rag-share", container=False)
         section = gr.HTML("", elem_id="rag-section-view")
         # chips inside any answer (earlier ones too) open their section through this empty element
         chip_bridge = gr.HTML("", js_on_load=CHIPS_JS_PATH.read_text(encoding="utf-8"), elem_id="rag-chip-bridge",
@@ -375,6 +390,7 @@ def build_ui(engine, concurrency: int = 1) -> gr.Blocks:
         chip_bridge.open_section(h.open_ref_event, [session], [section], **light_kw).then(None, js=SCROLL_TO_SECTION)
         cleared = [chat, session, chips, suggest, section, box]
         clear.click(h.clear, [session], cleared, **light_kw)
+        share.change(h.set_record, [share, session], [session], **light_kw, show_progress="hidden")
         course_pick.change(h.pick_course, [course_pick, session], cleared + [examples, header], **light_kw)
         chat.clear(h.clear, [session], cleared, **light_kw)   # the Chatbot's own trash icon
         # One call from question to finished chat, for scripts and load tests (gradio_client: /respond);
