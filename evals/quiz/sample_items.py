@@ -22,13 +22,17 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-course-language", type=int, default=25)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--exclude", type=Path, help="items.jsonl of an earlier sample: none of its items again")
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("items.jsonl"))
     args = parser.parse_args(argv)
+    seen = ({json.loads(l)["id"] for l in args.exclude.read_text(encoding="utf-8").splitlines() if l.strip()}
+            if args.exclude else set())
     rows = []
     for notes in COURSES:
         engine = Engine(load_settings({**os.environ, "RAG_NOTES": str(ROOT / notes)}))
         bank = build_bank(engine.read_notes().sections)
         for language in ("ko", "en"):
-            pool = [item for item in bank if item.language == language]
+            pool = [item for item in bank if item.language == language and item.id not in seen]
             rng = random.Random(f"{args.seed}:{notes}:{language}")
             # every kind the course has in this language, then the rest at random
             by_kind: dict[str, list] = {}
@@ -41,7 +45,7 @@ def main(argv=None) -> None:
                 rows.append({"id": item.id, "course": Path(notes).name, "language": language, "kind": item.kind,
                              "question": item.question, "choices": list(item.choices), "key": item.answer,
                              "section": f"{item.section} {item.title}", "notes_line": item.evidence})
-    out = Path(__file__).with_name("items.jsonl")
+    out = args.out
     out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     print(f"{len(rows)} items -> {out}")
 

@@ -244,7 +244,7 @@ class _Builder:
                 self._order(section, term, body, line.text, alt_body, alt_text)
                 continue
             if len(body) <= MAX_SHORT_KEY:   # a longer key is a paragraph to recite, not an answer to grade
-                self.add(section, "short", _define_question(term, body, lang), body, line.text,
+                self.add(section, "short", _define_question(shown_term(term), body, lang), body, line.text,
                          answer_alt=alt_body, evidence_alt=alt_text,
                          id_parts=(_LEGACY_DEFINE[lang].format(term=term), body))
             if len(body) <= 160:
@@ -258,9 +258,9 @@ class _Builder:
                 # the nearest definitions are of the same kind (the same section's terms first): a choice from
                 # another topic gives the answer away
                 picked = random.Random(item_key).sample(distractors[:NEAR_DISTRACTORS], MC_CHOICES - 1)
-                self.add(section, "mc", text("q_mc_define", lang, term=term), body, line.text,
+                self.add(section, "mc", text("q_mc_define", lang, term=shown_term(term)), body, line.text,
                          choices=_shuffled(picked + [body], item_key), answer_alt=alt_body,
-                         evidence_alt=alt_text, id_parts=(term, body), frame=("q_mc_define", dict(term=term)))
+                         evidence_alt=alt_text, id_parts=(term, body), frame=("q_mc_define", dict(term=shown_term(term))))
 
     def _chapter_definitions(self, section: Section) -> list[tuple[str, str]]:
         """(distance, term, body) of the chapter's definitions, nearest section first."""
@@ -408,6 +408,14 @@ def _transliteration(ko: str, en: str) -> bool:
     english = [latin_skeleton(w) for w in en.split()]
     korean = [hangul_skeleton(w) for w in ko.split()]
     return bool(korean) and all(len(k) >= 2 and any(e[:len(k)] == k for e in english) for k in korean)
+
+
+def shown_term(term: str) -> str:
+    """The term as a question shows it: a gloss that repeats it is dropped ("Compute platforms (Compute Platforms)")."""
+    def repeat(match: re.Match) -> str:
+        before = term[:match.start()].strip().lower()
+        return "" if before.endswith(match.group(1).strip().lower()) else match.group(0)
+    return re.sub(r"\s*\(([^()]*)\)", repeat, term).strip()
 
 
 def _cut_short(line: str, ko: str, en: str) -> bool:
