@@ -31,6 +31,8 @@ from .types import Answer, Hit, Section
 LANGUAGE_NAMES = {"ko": "Korean (한국어)", "en": "English"}
 REFUSAL_MARKER = "NOT_IN_NOTES"
 JUDGE_TOKENS = 3        # "YES" / "NO": the verdict is the first word
+SELECT_TOKENS = 16      # "3, 1, 5": line numbers only
+SELECT_MAX_LINES = 3    # set by hand: an answer is a few lines; the readers marked long line lists "partial"
 _FOLLOW_UP_CUES = re.compile(
     r"^(그럼|그러면|그건|그것|그게|이건|이것|저건|또|그리고|and\b|what about\b|how about\b|and its\b|its\b|it\b|"
     r"they\b|those\b|that\b|why\b)", re.IGNORECASE)
@@ -370,6 +372,8 @@ class Answerer:
             text = self.generator.complete(request)
             yield text
             return text, self.generator.label, "", False
+        if self.settings.answer_mode == "select":
+            return (yield from self._select_lines(request))
         shown: list[str] = []
         kept: list[SentenceCheck] = []
         try:
@@ -424,6 +428,26 @@ class Answerer:
             yield "\n\n" + extra
             return text + "\n\n" + extra, f"{self.generator.label}+notes", "", False
         return text, self.generator.label, "", False
+
+    def _select_lines(self, request: GenerationRequest):
+        """The model picks the evidence lines that answer, most direct first; they are shown as the notes say them.
+        A reply naming no line (or a failed model) shows every evidence line, as the extractive answer does."""
+        prompt = template("select.txt").format(evidence=numbered_block(request.evidence), question=request.question)
+        ask = GenerationRequest(request.question, request.language, messages=[{"role": "user", "content": prompt}],
+                                max_new_tokens=SELECT_TOKENS, evidence=request.evidence)
+        try:
+            reply = self.generator.complete(ask) if request.evidence else ""
+        except (GenerationError, ModelError):
+            reply = ""
+        by_id = {line.id: line for line in request.evidence}
+        chosen = list(dict.fromkeys(by_id[n] for n in map(int, re.findall(r"\d+", reply)) if n in by_id))
+        if not chosen:
+            text = self.extractive.complete(request)
+            yield text
+            return text, self.extractive.label, "", False
+        text = compose(chosen[:SELECT_MAX_LINES], request.language, request.with_lead)
+        yield text
+        return text, f"{self.generator.label}+select", "", False
 
     def _bridged(self, question: str, language: str) -> str:
         """What retrieval reads for a question in a language the notes are not written in: the question followed by

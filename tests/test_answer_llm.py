@@ -211,3 +211,29 @@ def test_a_line_said_in_one_language_is_not_repeated_below_the_answer():
     said = "GPU 가상화는 베어메탈 성능을 제공합니다."
     kept = [SentenceCheck(said + " [1]", True, line_ids=[1], sections=["5.3"])]
     assert [line.id for line in lines_left_out(lines, kept, said)] == [2]
+
+
+def test_select_mode_shows_the_lines_the_model_picks_as_the_notes_say_them(llm_engine):
+    engine = llm_engine("2, 1", answer_mode="select")
+    answer = engine.ask("CPU와 GPU의 차이점은 무엇인가요?")
+    evidence = engine.fake.requests[-1].evidence
+    assert answer.generator.endswith("+select") and not answer.refused
+    lines = [line for line in answer.text.splitlines() if line.startswith("- ")]
+    assert [line.split(" [")[0][2:] for line in lines] == [evidence[1].text, evidence[0].text]
+
+
+def test_select_mode_with_no_usable_pick_shows_every_evidence_line(llm_engine):
+    engine = llm_engine("none of them", answer_mode="select")
+    answer = engine.ask("CPU와 GPU의 차이점은 무엇인가요?")
+    assert answer.generator == "extractive" and not answer.refused
+    assert all(line.text in answer.text for line in engine.fake.requests[-1].evidence)
+
+
+def test_an_unknown_answer_mode_is_a_clear_error():
+    import pytest
+
+    from rag.config import load_settings
+    from rag.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="RAG_ANSWER_MODE"):
+        load_settings({"RAG_ANSWER_MODE": "poem"})
