@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from pathlib import Path
 
-from evals.faithfulness.make_set import ROOT, sections_of
+from evals.faithfulness.make_set import ROOT, sections_of, shown_answer, write_jsonl
 
 HERE = Path(__file__).parent
 EXTRACTIVE = {
@@ -26,7 +25,6 @@ EXTRACTIVE = {
 }
 NOTES = {"nvidia-ai-infra-1": "corpus/nvidia-ai-infra-1", "bio-cell-ko": "evals/courses/bio-cell-ko",
          "econ-intro-en": "evals/courses/econ-intro-en"}
-_SECTION = re.compile(r"\[(\d{1,2}(?:\.\d{1,2})?)\]")
 
 
 def items(path: str) -> dict:
@@ -47,16 +45,7 @@ def main() -> None:
         if not llm or not extractive or extractive.get("outcome") == "refused":
             continue
         sections = section_cache.setdefault(row["course"], sections_of(NOTES[row["course"]]))
-        shown = {}
-        for name, item in (("llm", llm), ("extractive", extractive)):
-            cited = list(dict.fromkeys(_SECTION.findall(item["answer"])))
-            texts = {}
-            for number in cited:
-                by_lang = sections.get(number, {})
-                section = by_lang.get(item.get("lang")) or next(iter(by_lang.values()), None)
-                if section:
-                    texts[number] = f"{section.section} {section.title}\n{section.text}"
-            shown[name] = {"answer": item["answer"], "cited_text": texts}
+        shown = {name: shown_answer(item, sections) for name, item in (("llm", llm), ("extractive", extractive))}
         order = ["llm", "extractive"]
         rng.shuffle(order)
         pair_id = f"{row['id'].rsplit('-', 1)[0]}"
@@ -65,8 +54,8 @@ def main() -> None:
         key.append({"id": pair_id, "A": order[0], "B": order[1], "course": row["course"], "source": source})
     out = HERE / "answers"
     out.mkdir(exist_ok=True)
-    (out / "pairs.jsonl").write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs), encoding="utf-8")
-    (out / "key.jsonl").write_text("".join(json.dumps(k) + "\n" for k in key), encoding="utf-8")
+    write_jsonl(out / "pairs.jsonl", pairs)
+    write_jsonl(out / "key.jsonl", key)
     print(f"{len(pairs)} pairs -> {out}")
 
 

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from pathlib import Path
 
-from evals.faithfulness.make_set import ROOT, sections_of
+from evals.faithfulness.make_set import ROOT, sections_of, shown_answer, write_jsonl
 
 HERE = Path(__file__).parent
 PATHS = ("write", "select", "extractive")
 COURSES = {"bundled": "corpus/nvidia-ai-infra-1", "bio": "evals/courses/bio-cell-ko", "econ": "evals/courses/econ-intro-en"}
-_SECTION = re.compile(r"\[(\d{1,2}(?:\.\d{1,2})?)\]")
 
 
 def main() -> None:
@@ -32,18 +30,9 @@ def main() -> None:
                                                                  "report.json").read_text(encoding="utf-8"))["items"]}
                 for path in PATHS}
         for item_id, first in runs[PATHS[0]].items():
-            shown = {}
-            for path in PATHS:
-                item = runs[path].get(item_id)
-                if item is None:
-                    break
-                texts = {}
-                for number in dict.fromkeys(_SECTION.findall(item["answer"])):
-                    by_lang = sections.get(number, {})
-                    section = by_lang.get(item.get("lang")) or next(iter(by_lang.values()), None)
-                    if section:
-                        texts[number] = f"{section.section} {section.title}\n{section.text}"
-                shown[path] = {"answer": item["answer"], "cited_text": texts}
+            if not all(item_id in runs[path] for path in PATHS):
+                continue
+            shown = {path: shown_answer(runs[path][item_id], sections) for path in PATHS}
             if len(shown) != len(PATHS):
                 continue
             order = list(PATHS)
@@ -53,8 +42,8 @@ def main() -> None:
             key.append({"id": f"{course}:{item_id}", **dict(zip("ABC", order)), "course": course})
     out = HERE / "paths"
     out.mkdir(exist_ok=True)
-    (out / "sets.jsonl").write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in sets), encoding="utf-8")
-    (out / "key.jsonl").write_text("".join(json.dumps(k) + "\n" for k in key), encoding="utf-8")
+    write_jsonl(out / "sets.jsonl", sets)
+    write_jsonl(out / "key.jsonl", key)
     print(f"{len(sets)} questions -> {out}")
 
 

@@ -82,6 +82,25 @@ def sections_of(notes: str) -> dict:
     return by_number
 
 
+_CITED = re.compile(r"\[(\d{1,2}(?:\.\d{1,2})?)\]")
+
+
+def shown_answer(item: dict, sections: dict) -> dict:
+    """An answer as a reader judges it: its text and the full text of every section it cites, in the student's
+    language where the notes have it."""
+    texts = {}
+    for number in dict.fromkeys(_CITED.findall(item["answer"])):
+        by_lang = sections.get(number, {})
+        section = by_lang.get(item.get("lang")) or next(iter(by_lang.values()), None)
+        if section:
+            texts[number] = f"{section.section} {section.title}\n{section.text}"
+    return {"answer": item["answer"], "cited_text": texts}
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
 def split_of(key: str) -> str:
     return "held" if int(hashlib.sha1(key.encode()).hexdigest(), 16) % 2 else "fit"
 
