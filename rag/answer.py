@@ -372,7 +372,12 @@ class Answerer:
             text = self.generator.complete(request)
             yield text
             return text, self.generator.label, "", False
-        if self.settings.answer_mode == "select":
+        mode = self.answer_mode()
+        if mode == "quote":
+            text = self.extractive.complete(request)
+            yield text
+            return text, self.extractive.label, "", False
+        if mode == "select":
             return (yield from self._select_lines(request))
         shown: list[str] = []
         kept: list[SentenceCheck] = []
@@ -428,6 +433,11 @@ class Answerer:
             yield "\n\n" + extra
             return text + "\n\n" + extra, f"{self.generator.label}+notes", "", False
         return text, self.generator.label, "", False
+
+    def answer_mode(self) -> str:
+        """What the language model does with the evidence: write, select or quote (``Settings.answer_mode``)."""
+        mode = self.settings.answer_mode
+        return getattr(self.generator, "auto_answer_mode", "write") if mode == "auto" else mode
 
     def _select_lines(self, request: GenerationRequest):
         """The model picks the evidence lines that answer, most direct first; they are shown as the notes say them.

@@ -39,6 +39,8 @@ class Generator(ABC):
     name: str = ""
     #: True for backends that read ``messages`` (an LLM); False for the extractive one
     uses_llm: bool = True
+    #: what the model does with the evidence under ``answer_mode = "auto"`` (rag/config.py says why)
+    auto_answer_mode: str = "write"
 
     @property
     def label(self) -> str:
