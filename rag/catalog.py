@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
-from .ingest.loaders import NOTE_SUFFIXES
+from .ingest.loaders import NOTE_SUFFIXES, TEXT_SUFFIXES
 
 COURSE_FILE = "course.toml"
 REGISTRY_FILE = "courses.json"
@@ -75,7 +75,7 @@ def load_course(path) -> Course:
                               "(every field is optional).") from exc
     files = _notes_files(folder) if path.is_dir() else [path]
     front = ""
-    for file in files[:4]:
+    for file in [f for f in files if f.suffix.lower() in TEXT_SUFFIXES][:4]:   # no front matter in PDF/Word
         try:
             front += file.read_text(encoding="utf-8", errors="replace")[:2000] + "\n"
         except OSError:

@@ -34,7 +34,7 @@ def cmd_index(args) -> int:
     missing = [p for p in args.paths if not courses.courses_in(p)]
     if missing:
         raise ConfigError(f"No course notes in {', '.join(missing)}: give a folder holding notes files "
-                          "(.md or .txt with numbered sections) or a notes file.")
+                          "(.md or .txt with numbered sections, .pdf or .docx) or a notes file.")
     if args.index_dir and len(found) > 1:
         raise ConfigError("--index-dir names one index folder; index one course at a time with it.")
     for course in found:

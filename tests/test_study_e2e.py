@@ -223,3 +223,32 @@ def test_a_choice_is_clicked_and_the_teacher_sees_the_class(app, browser, shots)
     assert Path(download.value.path()).read_text(encoding="utf-8").startswith("section,asked,refused,partial")
     page.screenshot(path=str(shots / "teacher.png"), full_page=True)
     page.close()
+
+
+def test_the_teacher_brings_a_course_as_pdf(app, browser, shots, tmp_path):
+    """Teacher tab > Bring a course: a PDF and a scanned one uploaded, the course indexed and registered, the
+    scanned file listed as skipped with the reason."""
+    from rag import catalog
+    from tests.document_fixtures import make_pdf
+
+    good = make_pdf(tmp_path / "lecture3.pdf", [["1. GPUs", "1.1 What a GPU is", "A GPU runs many small cores."],
+                                                ["2. Clusters", "2.1 NVLink", "NVLink connects GPUs in a server."]])
+    scan = make_pdf(tmp_path / "scan.pdf", [[]])
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(app["url"])
+    page.get_by_role("tab", name=re.compile("Teacher")).click()
+    page.locator("#rag-teacher-password input").fill(PASSWORD)
+    page.locator("#rag-teacher-open").click()
+    page.locator("#rag-teacher-summary .rag-teacher-cards").wait_for(timeout=TIMEOUT_MS)
+    page.locator("#rag-bring").get_by_text(re.compile("Bring a course")).first.click()
+    page.locator("#rag-bring-files input[type=file]").set_input_files([str(good), str(scan)])
+    page.locator("#rag-bring-title textarea, #rag-bring-title input").first.fill("GPU Week 3")
+    page.locator("#rag-bring-go").click()
+    result = page.locator("#rag-bring-result")
+    result.wait_for(timeout=180000)   # the build loads the e5 model in this fresh home
+    text = result.inner_text()
+    assert "is ready" in text and "scan.pdf: looks like a scanned PDF" in text, text
+    assert catalog.registered(app["home"])["gpu-week-3"].endswith("courses/gpu-week-3")
+    assert (app["home"] / "courses" / "gpu-week-3" / "lecture3.pdf").is_file()
+    page.screenshot(path=str(shots / "teacher_bring.png"), full_page=True)
+    page.close()

@@ -12,9 +12,11 @@ from pathlib import Path
 
 from ..errors import NotesError
 from ..types import Section
+from .documents import DOCUMENT_SUFFIXES, read_bytes, read_document
 from .sections import ParseWarning, parse_sections
 
-NOTE_SUFFIXES = (".md", ".markdown", ".txt")
+TEXT_SUFFIXES = (".md", ".markdown", ".txt")
+NOTE_SUFFIXES = TEXT_SUFFIXES + DOCUMENT_SUFFIXES   # PDF and Word are converted (rag/ingest/documents.py)
 MAX_FILE_BYTES = 5 * 1024 * 1024   # course notes are kilobytes; megabytes means a wrong file
 _LANG_SUFFIX = re.compile(r"\.(ko|en)$")
 
@@ -65,14 +67,7 @@ def _doc_and_language(path: Path) -> tuple[str, str | None]:
 
 def read_text_file(path: Path) -> tuple[str, str]:
     """Return (text, sha256) or raise NotesError naming the file."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise NotesError(f"{path}: {size / 1e6:.1f} MB is too large for course notes "
-                             f"(limit {MAX_FILE_BYTES // (1024 * 1024)} MB); split it or remove it.")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise NotesError(f"{path}: cannot read it ({exc.strerror}).") from exc
+    data = read_bytes(path, MAX_FILE_BYTES)
     if b"\x00" in data[:8192]:
         raise NotesError(f"{path}: looks like a binary file, not text notes; remove it from the notes folder.")
     try:
@@ -84,11 +79,19 @@ def read_text_file(path: Path) -> tuple[str, str]:
     return text, hashlib.sha256(data).hexdigest()
 
 
+def read_notes_file(path: Path) -> tuple[str, str, bool, list[str]]:
+    """(notes text, sha256, headings_only, warnings) of a text, PDF or Word file; NotesError naming the file."""
+    if path.suffix.lower() in DOCUMENT_SUFFIXES:
+        converted = read_document(path)
+        return converted.text, converted.sha256, converted.headings_only, converted.warnings
+    return *read_text_file(path), False, []
+
+
 def load_notes(paths) -> LoadedNotes:
     result = LoadedNotes()
     for path in find_note_files(paths):
         try:
-            text, sha = read_text_file(path)
+            text, sha, headings_only, notes = read_notes_file(path)
         except NotesError as exc:
             # "path:line: message" or "path: message": the warning names the file (and line) once
             where = re.match(re.escape(str(path)) + r"(?::(\d+))?: ", str(exc))
@@ -96,9 +99,12 @@ def load_notes(paths) -> LoadedNotes:
             result.warnings.append(ParseWarning(str(path), line, text))
             continue
         doc, language = _doc_and_language(path)
-        parsed = parse_sections(text, str(path), doc=doc, language=language or guess_language(text))
+        parsed = parse_sections(text, str(path), doc=doc, language=language or guess_language(text),
+                                headings_only=headings_only)
         result.files.append((str(path), sha))
-        result.warnings.extend(parsed.warnings)
+        if path.suffix.lower() in DOCUMENT_SUFFIXES:   # lines of the converted text, not of the file
+            parsed.warnings[:] = [ParseWarning(w.source, 0, w.message) for w in parsed.warnings]
+        result.warnings.extend([ParseWarning(str(path), 0, note) for note in notes] + parsed.warnings)
         if not parsed.sections:
             result.warnings.append(ParseWarning(str(path), 0, "no numbered sections found "
                                                 "(headings like '4.5 Title' or '### 4.5 Title'); file skipped"))

@@ -51,13 +51,13 @@ def split_front_matter(text: str) -> tuple[dict, list[str], int]:
     return {}, lines, 0  # no closing fence: treat it all as text
 
 
-def _heading(line: str, markdown: bool) -> tuple[str, str] | None:
+def _heading(line: str, markdown: bool, headings_only: bool = False) -> tuple[str, str] | None:
     """(number, title) if the line is a numbered heading."""
     stripped = line.strip()
     md = _MD_HEADING.match(stripped)
     if md:
         stripped = md.group(2)
-    elif markdown and not _looks_like_plain_heading(stripped):
+    elif headings_only or (markdown and not _looks_like_plain_heading(stripped)):
         return None
     match = _NUMBERED.match(stripped)
     if not match or "|" in stripped:
@@ -70,7 +70,11 @@ def _looks_like_plain_heading(line: str) -> bool:
     return len(line) <= 120 and bool(_NUMBERED.match(line))
 
 
-def parse_sections(text: str, source: str = "<text>", doc: str = "notes", language: str = "ko") -> ParsedNotes:
+def parse_sections(text: str, source: str = "<text>", doc: str = "notes", language: str = "ko",
+                   headings_only: bool = False) -> ParsedNotes:
+    """``headings_only``: only Markdown heading lines ("### 4.5 Title") are headings, and every numbered one is
+    taken as written (text converted from PDF/Word, whose headings the converter wrote: a body line "1.5 million
+    GPUs" or "3. Install" stays text)."""
     meta, lines, offset = split_front_matter(text)
     doc = meta.get("doc", doc)
     language = meta.get("language", language)
@@ -86,8 +90,8 @@ def parse_sections(text: str, source: str = "<text>", doc: str = "notes", langua
             continue
         if _CHROME_END.search(line):
             break
-        heading = _heading(line, markdown)
-        if heading and "." not in heading[0] and _accept_chapter(heading[0], chapter, current):
+        heading = _heading(line, markdown, headings_only)
+        if heading and "." not in heading[0] and (headings_only or _accept_chapter(heading[0], chapter, current)):
             chapter, chapter_title = heading
             current = None
             continue

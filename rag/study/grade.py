@@ -133,7 +133,9 @@ def _similarity(embedder, answer: str, keys: list[str]) -> float | None:
 def grade(item: QuizItem, answer: str, res: Resources | None = None, embedder=None, max_chars: int = 1000) -> Grade:
     res = res or Resources()
     answer = check_answer(answer, item.language, max_chars)
-    language = student_language(answer, item.language)
+    # a term item's answer is in the other language by design ("What Korean term ...?"): the student reads the quiz
+    # in the item's language, so the feedback stays in it
+    language = item.language if item.kind == "term" else student_language(answer, item.language)
     question_tokens = set(tokenize(item.question))
     if _is_copy(answer, item.question):
         return _grade(item, "incorrect", language, "fb_copy", reason="copies the question")

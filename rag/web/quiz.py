@@ -390,7 +390,7 @@ def with_quiz_tab(chat_page: gr.Blocks, engine, concurrency: int = 1) -> gr.Bloc
             with gr.Tab("교사 · Teacher", id="teacher", elem_id="rag-tab-teacher"):
                 from .teacher import build_teacher_tab   # the class's questions and quiz figures, by password
 
-                build_teacher_tab(h.settings, sections=lambda: h.sections, bank=h.full_bank)
+                build_teacher_tab(h.settings, sections=lambda: h.sections, bank=h.full_bank, engine=h.engine)
         blocks = list(chat_page.blocks.values())
         chat_session = next((b for b in blocks if type(b).__name__ == "State"), None)
 

@@ -4,7 +4,8 @@
 Read from the study store (``open_progress``) for the app's course (``course_id``): the number of questions, the gaps
 in the notes (refused and partly covered questions by closest section, with examples), the busiest sections, questions
 per section per week, quiz mastery per chapter with its spread over students, the most often missed items, and the
-per-section table as CSV (``rag report --csv``'s). The figures are ``rag/study/report.py``'s plain functions;
+per-section table as CSV (``rag report --csv``'s). "Bring a course" turns uploaded notes (.md .txt .pdf .docx) into a
+new course, indexed and registered (``rag/web/bring.py``). The figures are ``rag/study/report.py``'s plain functions;
 ``TeacherHandlers`` renders them and is called directly by tests; ``build_teacher_tab`` only wires it.
 """
 from __future__ import annotations
@@ -40,11 +41,12 @@ class TeacherHandlers:
     """Events of the Teacher tab. ``sections``/``bank``: callables giving the notes' sections (for titles) and the
     quiz items (for the missed items' questions); the Quiz tab shares its own, loaded once."""
 
-    def __init__(self, settings, sections=None, bank=None, progress=None):
+    def __init__(self, settings, sections=None, bank=None, progress=None, engine=None):
         self.settings = settings
         self._sections = sections
         self._bank = bank
         self._progress = progress
+        self._engine = engine      # the app's engine: a brought course's index is embedded by its loaded model
 
     @property
     def enabled(self) -> bool:
@@ -78,6 +80,24 @@ class TeacherHandlers:
             time.sleep(WRONG_PASSWORD_DELAY_S)
         message = render.render_error(bilingual("teacher_wrong")) if password else ""
         return (False, gr.update(visible=True), "", message, gr.update(visible=False), *(gr.skip(),) * len(FIGURES))
+
+    def bring(self, files, title, unlocked, progress=gr.Progress()) -> tuple:
+        """"Bring a course": (result message, files box) — the files are checked, copied into a new course folder,
+        indexed (progress shown) and registered (``rag/web/bring.py``); the box is emptied once they are in."""
+        if not unlocked:
+            return render.render_error(bilingual("teacher_wrong")), gr.skip()
+        from .bring import bring_course, brought_html
+
+        result = bring_course(files, title, self.settings, self._make_engine,
+                              lambda fraction, text: progress(fraction, desc=text))
+        return brought_html(result), (gr.update(value=None) if result.ok else gr.skip())
+
+    def _make_engine(self, settings, progress):
+        from ..engine import Engine
+
+        loaded = getattr(self._engine, "embedder", None)   # none (a stand-in engine): the build loads its own
+        shared = loaded() if callable(loaded) else None
+        return Engine(settings, auto_index=False, progress=progress, embedder=shared)
 
     def refresh(self, unlocked) -> tuple:
         """The figures again, read fresh from the store (nothing while locked)."""
@@ -288,9 +308,9 @@ def missed_html(missed: list[dict], questions: dict[str, tuple[str, str]]) -> st
 FIGURES = ("summary", "gaps", "busiest", "heatmap", "mastery", "missed", "csv")
 
 
-def build_teacher_tab(settings, sections=None, bank=None) -> dict:
+def build_teacher_tab(settings, sections=None, bank=None, engine=None) -> dict:
     """The Teacher tab's components and events, inside the current Blocks (a Tab)."""
-    h = TeacherHandlers(settings, sections=sections, bank=bank)
+    h = TeacherHandlers(settings, sections=sections, bank=bank, engine=engine)
     if not h.enabled:
         gr.HTML(f'<div class="rag-teacher-off">{html.escape(bilingual("teacher_unset"))}</div>',
                 elem_id="rag-teacher-off")
@@ -316,6 +336,17 @@ def build_teacher_tab(settings, sections=None, bank=None) -> dict:
         heatmap = gr.HTML("", elem_id="rag-teacher-heatmap")
         mastery = gr.HTML("", elem_id="rag-teacher-mastery")
         missed = gr.HTML("", elem_id="rag-teacher-missed")
+        with gr.Accordion(bilingual("teacher_bring"), open=False, elem_id="rag-bring"):
+            gr.HTML(f'<div class="rag-teacher-info">{html.escape(bilingual("teacher_bring_info"))}</div>')
+            with gr.Row():
+                files = gr.File(file_count="multiple", file_types=[".md", ".txt", ".pdf", ".docx"],
+                                label=bilingual("teacher_bring_files"), elem_id="rag-bring-files", scale=3)
+                with gr.Column(scale=2):
+                    course_title = gr.Textbox(label=bilingual("teacher_bring_title"), max_lines=1,
+                                              elem_id="rag-bring-title")
+                    bring = gr.Button(bilingual("teacher_bring_button"), variant="primary", elem_id="rag-bring-go")
+            brought = gr.HTML("", elem_id="rag-bring-message")
+        bring.click(h.bring, [files, course_title, unlocked], [brought, files], concurrency_limit=1)
     outputs = [summary, gaps, busiest, heatmap, mastery, missed, download]
     light = dict(concurrency_limit=4, show_progress="hidden")
     for trigger in (enter.click, password.submit):

@@ -102,10 +102,16 @@ class ChatHandlers:
 
     def courses(self) -> list[tuple[str, str]]:
         """(title, id) of every course a student may pick: the app's own first. Read once per app (each answer and
-        header asks): a course registered later shows after a restart."""
+        header asks); ``course_choices`` reads them again on each page load, so a course registered later (the
+        Teacher tab's "Bring a course", ``rag index``) shows after a reload."""
         if self._courses is None:
             self._courses = self._read_courses()
         return self._courses
+
+    def course_choices(self):
+        """The course picker, read afresh (on page load)."""
+        self._courses = self._read_courses()
+        return gr.update(choices=self._courses, visible=len(self._courses) > 1)
 
     def _read_courses(self) -> list[tuple[str, str]]:
         from ..catalog import available, current
@@ -343,6 +349,7 @@ def build_ui(engine, concurrency: int = 1) -> gr.Blocks:
         course_pick = gr.Dropdown(choices=courses, value=courses[0][1] if courses else None, label="강의 · Course",
                                   visible=len(courses) > 1, elem_id="rag-course", interactive=True)
         demo.load(h.header_html, [session], header, **{"concurrency_limit": None})
+        demo.load(h.course_choices, None, course_pick, concurrency_limit=None, show_progress="hidden")
         # the header says "(loading…)" beside the generator until the language model is in memory
         status_timer = gr.Timer(1.0)
         status_timer.tick(h.status_refresh, [session], [header, status_timer], **{"concurrency_limit": None})
