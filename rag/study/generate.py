@@ -167,6 +167,7 @@ class _Builder:
         self.items: list[QuizItem] = []
         self.seen: set[str] = set()
         self.alt_text = self._alt_texts()
+        self.terms_asked: set[str] = set()   # Korean terms with an item already
 
     def _alt_texts(self) -> dict[str, str]:
         """Line text (and definition body, and table cell item) -> the companion's parallel one."""
@@ -370,13 +371,17 @@ class _Builder:
                     continue
                 if ko not in line.text or en not in line.text:
                     continue
-                if _transliteration(ko, en) or _cut_short(line.text, ko, en):
+                if ko in self.terms_asked:
+                    continue   # "신경망 (neural network)" and later "신경망 (Neural networks)": one item is enough
+                if (_transliteration(ko, en) or _cut_short(line.text, ko, en) or not _clear_start(line.text, ko)
+                        or not _same_size(ko, en) or not _noun_phrase(ko)):
                     # "포토리얼리스틱 (Photorealistic)": the question read aloud; "가속 (GPU Acceleration)": the Korean
                     # term was cut short (a Latin word of it is outside the mined span)
                     continue
                 alt = en_section.lines[index].text if en_section and index < len(en_section.lines) else ""
                 if en_section is not None and en.lower() not in alt.lower():
                     continue   # a typo the English companion corrected ("Coupmute-intensive"): not a key to learn
+                self.terms_asked.add(ko)
                 self.add(section, "term", text("q_term_en", "ko", ko=ko), en, line.text, evidence_alt=alt,
                          id_parts=("ko->en", ko, en))
                 if en_section is not None:
@@ -405,9 +410,48 @@ def _transliteration(ko: str, en: str) -> bool:
     skeleton = hangul_skeleton(ko.replace(" ", ""))
     if len(skeleton) >= 2 and skeleton == latin_skeleton(en.replace(" ", "")):
         return True
+    if _sounds_alike(skeleton, latin_skeleton(en.replace(" ", ""))):
+        return True
     english = [latin_skeleton(w) for w in en.split()]
     korean = [hangul_skeleton(w) for w in ko.split()]
-    return bool(korean) and all(len(k) >= 2 and any(e[:len(k)] == k for e in english) for k in korean)
+    return bool(korean) and all(len(k) >= 2 and any(e[:len(k)] == k or _sounds_alike(k, e) for e in english)
+                                for k in korean)
+
+
+def _sounds_alike(a: tuple, b: tuple) -> bool:
+    """Two consonant skeletons of at least three sounds that differ by one sound at most, or one starts the other
+    ("컴퓨팅" / "Compute", "오케스트레이션" / "Orchestration": Hangul spelling adds or shifts a sound)."""
+    if min(len(a), len(b)) < 3:
+        return False
+    if a[:len(b)] == b or b[:len(a)] == a:
+        return True
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) <= 1
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return len(long_) - len(short) == 1 and any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def _same_size(ko: str, en: str) -> bool:
+    """The two sides name the same thing: not one Korean word for a three-word English phrase ("과정" / "AI to
+    production"), not two things joined in English ("Performance & scalability") for one in Korean."""
+    en_words, ko_words = en.split(), ko.split()
+    if len(en_words) >= 3 and len(ko_words) == 1:
+        return False
+    joined_en = bool(re.search(r"&|\band\b", en))
+    joined_ko = bool(re.search(r"및|[과와](?:\s|$)|,", ko))
+    return joined_en == joined_ko or not joined_en
+
+
+def _noun_phrase(ko: str) -> bool:
+    """A term is a noun phrase: "대한 요구" (a modifier cut from its head), "받아 물", "지정하고, 3개" are not."""
+    try:
+        from ..text.tokenize import get_kiwi
+
+        tokens = get_kiwi().tokenize(ko)
+    except Exception:   # no Kiwi: keep the term
+        return True
+    return bool(tokens) and all(t.tag.startswith(("NN", "SL", "SN", "XSN", "XPN", "NR", "SH")) or t.tag == "SS"
+                                or t.tag == "SP" or t.tag == "SO" for t in tokens)
 
 
 def shown_term(term: str) -> str:
@@ -424,6 +468,19 @@ def _cut_short(line: str, ko: str, en: str) -> bool:
     before = line[:line.find(ko)].split()[-2:]
     english = {w.lower() for w in en.split()}
     return any(re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", w) and w.lower() in english for w in before)
+
+
+_PHRASE_END = ("은", "는", "이", "가", "을", "를", "에", "로", "와", "과", "도", "서", "고", "며", "면")
+
+
+def _clear_start(line: str, ko: str) -> bool:
+    """Where the mined Korean term starts is plain: at the line's start, after punctuation or a Latin word, or after a
+    word that ends a phrase ("...을 ", "...고 "). After another Hangul word ("사전 | 구성된 참조 어플리케이션") the
+    miner's three-word limit may have cut the term: a quiz must not ask for half a term."""
+    prefix = line[:line.find(ko)].rstrip()
+    if not prefix or not ("가" <= prefix[-1] <= "힣"):
+        return True
+    return prefix.split()[-1].endswith(_PHRASE_END)
 
 
 def _content_words(text: str) -> set[str]:
