@@ -22,11 +22,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-course-language", type=int, default=25)
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--exclude", type=Path, help="items.jsonl of an earlier sample: none of its items again")
+    parser.add_argument("--exclude", type=Path, nargs="*", default=[],
+                        help="items.jsonl of earlier samples: none of their items again")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("items.jsonl"))
     args = parser.parse_args(argv)
-    seen = ({json.loads(l)["id"] for l in args.exclude.read_text(encoding="utf-8").splitlines() if l.strip()}
-            if args.exclude else set())
+    seen = {json.loads(l)["id"] for path in args.exclude
+            for l in path.read_text(encoding="utf-8").splitlines() if l.strip()}
     rows = []
     for notes in COURSES:
         engine = Engine(load_settings({**os.environ, "RAG_NOTES": str(ROOT / notes)}))
