@@ -1,9 +1,11 @@
 """The Quiz tab in a real headless browser: take a question, answer it, see the grade with its section,
-reload and find the progress kept; two browsers are two students; "Quiz me on chapter 4" in the chat.
+reload and find the progress kept; two browsers are two students; "Quiz me on chapter 4" in the chat; the quiz
+follows the course picked in the chat.
 
 Run: `pytest -m e2e tests/test_study_e2e.py` (needs /usr/bin/chromium and `playwright`). The app runs in a
-subprocess with the fake chat engine (the quiz reads the bundled notes itself) and a progress database in
-tmp_path. Screenshots go to tmp_path (STUDY_E2E_SHOTS=DIR keeps them somewhere else).
+subprocess with the fake chat engine on the bundled course (the quiz reads the notes itself), a second small course
+registered beside it, and a progress database in tmp_path. Screenshots go to tmp_path (STUDY_E2E_SHOTS=DIR keeps
+them somewhere else).
 """
 from __future__ import annotations
 
@@ -15,11 +17,34 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_web_e2e import CHROMIUM, REPO, SERVER, _free_port, _wait_http, chromium, stop
+from tests.test_quiz_courses import HISTORY, write_course
+from tests.test_web_e2e import CHROMIUM, REPO, _free_port, _wait_http, chromium, stop
 
 pytestmark = pytest.mark.e2e
 TIMEOUT_MS = 60000
 PASSWORD = "e2e teacher pw"
+# The fake chat engine (tests/test_web_handlers.py) on the bundled course, with what the course picker needs
+SERVER = """
+import importlib.util, sys
+from dataclasses import replace
+from rag import catalog
+from rag.config import load_settings
+from rag.web.ui import build_ui, serve
+port, fake_path = int(sys.argv[1]), sys.argv[2]
+spec = importlib.util.spec_from_file_location("web_fake", fake_path)
+mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+
+class CourseFake(mod.FakeEngine):
+    def __init__(self, settings):
+        super().__init__()
+        self.settings = settings
+
+    def for_course(self, course_id):
+        course = catalog.find(course_id, self.settings)
+        return CourseFake(replace(self.settings, notes=course.notes, index_dir=None, course=course.id))
+
+serve(build_ui(CourseFake(load_settings())), host="127.0.0.1", port=port)
+"""
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +57,11 @@ def app(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(GRADIO_ANALYTICS_ENABLED="False", RAG_HOME=str(home), RAG_STUDY_DB=str(home / "study.sqlite3"),
                RAG_TEACHER_PASSWORD=PASSWORD)
+    from rag import catalog
+
+    catalog.register(home, catalog.load_course(write_course(home / "notes", "history", HISTORY)))
     proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER, "fake", str(port), str(Path(__file__).with_name("test_web_handlers.py"))],
+        [sys.executable, "-c", SERVER, str(port), str(Path(__file__).with_name("test_web_handlers.py"))],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         url = f"http://127.0.0.1:{port}/"
@@ -80,12 +108,12 @@ def _correct_answer(page) -> tuple[str, object]:
     return item.answer, item
 
 
-def _answer(page, text: str):
+def _answer(page, text: str, item=None):
     """Type the answer; a choice item's is clicked instead: the choice ``text`` names, else (a wrong answer) the
-    first choice that is not the key."""
+    first choice that is not the key. ``item``: the current item (default: found in the bundled notes)."""
     choices = page.locator("#rag-quiz-choices")
     if choices.is_visible():
-        _, item = _correct_answer(page)
+        item = item or _correct_answer(page)[1]
         index = item.choices.index(text) if text in item.choices else next(
             i for i, c in enumerate(item.choices) if c != item.answer)
         choices.locator("label").nth(index).click()
@@ -171,6 +199,45 @@ def test_quiz_me_on_chapter_4_in_the_chat(app, browser, shots):
     page.get_by_role("tab", name=re.compile("Chat")).click()
     assert "Quiz tab" in page.locator("#rag-chat").inner_text()           # the chat did not answer it itself
     page.screenshot(path=str(shots / "quiz_from_chat.png"), full_page=True)
+    page.close()
+
+
+def test_the_quiz_follows_the_course_picked_in_the_chat(app, browser, shots):
+    """A quiz on the app's course, then History picked in the chat: the quiz area says the quiz was reset, offers
+    History's chapters, and the quiz started there asks History's items, recorded under its course id."""
+    import sqlite3
+
+    from rag.config import load_settings
+    from rag.study import quiz
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(app["url"])
+    _quiz_tab(page)
+    _start(page, "4", "en")
+    page.get_by_role("tab", name=re.compile("Chat")).click()
+    page.locator("#rag-course input").click()
+    page.get_by_role("option", name="History").click()
+    _quiz_tab(page)
+    notice = page.locator("#rag-quiz-question .rag-quiz-switched")
+    notice.wait_for(timeout=TIMEOUT_MS)
+    assert "History" in notice.inner_text() and "reset" in notice.inner_text()
+    assert "History" in page.locator("#rag-quiz-course").inner_text()
+    assert page.locator("#rag-quiz-chapters input").count() == 2       # History's chapters 7 and 8, not 1-6
+    _start(page, "7", "en")
+    item_id = page.locator("#rag-quiz-question .rag-quiz-question").get_attribute("data-item")
+    item = quiz.find(item_id, load_settings(environ={"RAG_HOME": str(app["home"])}, course="history"))
+    assert item.doc == "history" and item.chapter == "7"
+    _answer(page, item.answer, item)
+    assert page.locator("#rag-quiz-feedback .rag-quiz-verdict").get_attribute("data-verdict") == "correct"
+    page.screenshot(path=str(shots / "quiz_course.png"), full_page=True)
+    with sqlite3.connect(app["db"]) as db:
+        assert db.execute("SELECT course FROM attempts WHERE item_id=?", (item_id,)).fetchall() == [("history",)]
+    page.reload()   # the quiz comes back on History, and the chat's picker with it
+    _quiz_tab(page)
+    page.wait_for_function("() => document.querySelector('#rag-quiz-course')?.innerText.includes('History')",
+                           timeout=TIMEOUT_MS)
+    assert page.locator("#rag-quiz-question .rag-quiz-question").get_attribute("data-item") == item_id
+    assert page.locator("#rag-course input").input_value() == "History"
     page.close()
 
 

@@ -31,11 +31,16 @@ _VERDICT_STYLE = {"correct": "#1b7f3b", "partial": "#a36a00", "incorrect": "#b42
 _LABELS = {
     "ko": {"correct": "정답", "partial": "부분 정답", "incorrect": "오답", "pick": "장을 고르고 퀴즈를 시작하세요.",
            "answer": "답", "check": "채점", "next": "다음 문항", "start": "퀴즈 시작", "chapters": "장 (비우면 전체)",
-           "language": "언어", "open": "노트에서 보기"},
+           "language": "언어", "open": "노트에서 보기", "course": "강의",
+           "course_hint": "채팅 탭의 강의 선택에서 바꿀 수 있습니다",
+           "switched": "강의가 「{title}」(으)로 바뀌었습니다.",
+           "reset": "진행 중이던 퀴즈는 초기화되었습니다 (진도는 강의별로 남아 있습니다)."},
     "en": {"correct": "Correct", "partial": "Partly correct", "incorrect": "Incorrect",
            "pick": "Pick chapters and start a quiz.", "answer": "Answer", "check": "Check", "next": "Next question",
            "start": "Start quiz", "chapters": "Chapters (none = all)", "language": "Language",
-           "open": "Open in the notes"},
+           "open": "Open in the notes", "course": "Course", "course_hint": "change it in the Chat tab's course picker",
+           "switched": "The course is now “{title}”.",
+           "reset": "The quiz in progress was reset (progress is kept per course)."},
 }
 # "Quiz me on chapter 4", "quiz on chapters 4 and 5", "4장 퀴즈", "4장 문제 내줘", "퀴즈: 4장"
 _QUIZ_WORD = re.compile(r"\bquiz\b|\btest me\b|퀴즈|문제\s*(?:내|풀)|시험", re.IGNORECASE)
@@ -73,70 +78,137 @@ def _labels(language: str) -> dict:
 def new_state() -> dict:
     """What the browser keeps: who the student is and the quiz in progress (item ids, not items)."""
     return {"student": "", "items": [], "index": 0, "answered": False, "language": "ko", "chapters": [],
-            "tally": {"correct": 0, "partial": 0, "incorrect": 0}, "last": None}
+            "tally": {"correct": 0, "partial": 0, "incorrect": 0}, "last": None, "course": ""}
 
 
-class QuizHandlers:
-    """Event handlers of the Quiz tab. Every one takes and returns the browser-kept ``state`` dict."""
+class CourseQuiz:
+    """One course's side of the quiz: its settings (those of the chat's engine over it), notes, bank and the
+    course id its attempts are recorded under."""
 
-    def __init__(self, engine, settings=None):
-        from ..config import load_settings
+    def __init__(self, settings):
+        self.settings = settings
 
-        self.engine = engine
-        self.settings = settings or getattr(engine, "settings", None) or load_settings()
-        self._lock = threading.Lock()
-
-    # -- what the tab needs, loaded on first use (the chat must not wait for it) ----------------------
     @cached_property
     def sections(self):
         from ..ingest.loaders import load_notes
 
         return load_notes(self.settings.notes).sections
 
-    def bank(self):
+    @cached_property
+    def id(self) -> str:
+        from ..study.progress import course_id
+
+        return course_id(self.settings)
+
+    @cached_property
+    def title(self) -> str:
+        from ..catalog import current
+
+        try:
+            return current(self.settings).title
+        except RagError:
+            return self.id
+
+    def bank(self, include_dropped: bool = False):
         from ..study import quiz
 
-        return quiz.bank(self.settings, self.sections)
+        return quiz.bank(self.settings, self.sections, include_dropped=include_dropped)
+
+    def find(self, item_id: str):
+        from ..study import quiz
+
+        return quiz.find(item_id, self.settings, self.sections)
+
+    def chapter_choices(self) -> list[tuple[str, str]]:
+        """(label, chapter) in the notes' order, the Korean title where the notes have one (a course in one
+        language has its chapters all the same)."""
+        seen: dict[str, str] = {}
+        for s in self.sections:
+            if s.chapter not in seen or (s.language == "ko" and s.chapter_title):
+                seen[s.chapter] = f"{s.chapter}. {s.chapter_title}" if s.chapter_title else s.chapter
+        return [(label, chapter) for chapter, label in seen.items()]
+
+
+class QuizHandlers:
+    """Event handlers of the Quiz tab. Every one takes and returns the browser-kept ``state`` dict.
+
+    The quiz is on the course the student picked in the chat (``state["course"]``, "" = the app's own): ``chat``,
+    the chat's ``ChatHandlers``, gives the engine over it (built once, its models shared), whose settings name its
+    notes. Without ``chat`` every quiz is on the app's own course."""
+
+    def __init__(self, engine, settings=None, chat=None):
+        from ..config import load_settings
+
+        self.engine = engine
+        self.settings = settings or getattr(engine, "settings", None) or load_settings()
+        self.chat = chat
+        self._lock = threading.Lock()
+        self._courses: dict[str, CourseQuiz] = {}
+        self._courses_lock = threading.Lock()
+
+    # -- what the tab needs, loaded on first use (the chat must not wait for it) ----------------------
+    @cached_property
+    def own(self) -> CourseQuiz:
+        """The app's own course (the Teacher tab's)."""
+        return CourseQuiz(self.settings)
+
+    @property
+    def sections(self):
+        return self.own.sections
+
+    def course(self, course: str | None = "") -> CourseQuiz:
+        """The quiz side of course ``course`` (an id; "" or None: the app's own)."""
+        key = self._key(course)
+        if not key:
+            return self.own
+        with self._courses_lock:
+            if key not in self._courses:
+                self._courses[key] = CourseQuiz(self.chat.course_engine(key).settings)
+            return self._courses[key]
+
+    def _key(self, course) -> str:
+        """What the state keeps for a course: "" for the app's own, else its id."""
+        return "" if not course or self.chat is None or course == self.own.id else str(course)
+
+    def bank(self, course: str = ""):
+        return self.course(course).bank()
 
     def full_bank(self):
         """Every item, those left out of quizzes too (old attempts may name them): the Teacher tab's lookup."""
-        from ..study import quiz
-
-        return quiz.bank(self.settings, self.sections, include_dropped=True)
+        return self.own.bank(include_dropped=True)
 
     def progress(self):
         from ..study.progress import open_progress
 
         return open_progress(self.settings)
 
-    def chapter_choices(self) -> list[tuple[str, str]]:
-        seen: dict[str, str] = {}
-        for s in self.sections:
-            if s.language == "ko" and s.chapter not in seen:
-                seen[s.chapter] = f"{s.chapter}. {s.chapter_title}" if s.chapter_title else s.chapter
-        return [(label, chapter) for chapter, label in seen.items()]
+    def chapter_choices(self, course: str = "") -> list[tuple[str, str]]:
+        return self.course(course).chapter_choices()
 
-    def _item(self, item_id: str):
-        from ..study import quiz
-
-        return quiz.find(item_id, self.settings, self.sections)
+    def _item(self, item_id: str, course: str = ""):
+        return self.course(course).find(item_id)
 
     # -- events ---------------------------------------------------------------------------------------
     def load(self, state) -> tuple:
         """Page (re)load: make sure the browser has a student id; show the quiz it left unfinished."""
-        state = dict(state) if isinstance(state, dict) and state.get("student") else {**new_state(),
-                                                                                      "student": uuid.uuid4().hex}
+        state = self._ensure(state)
+        if state["course"] and state["course"] not in {c for _, c in (self.chat.courses() if self.chat else [])}:
+            state, _ = self._switched(state, "")   # a course no longer offered: back to the app's own
         return self._view(state)
 
-    def start(self, chapters, language, state) -> tuple:
+    def start(self, chapters, language, state, course=None) -> tuple:
+        """A new quiz; ``course``: the course picked in the chat (None: the one the state is on)."""
         from ..study import quiz
 
         state = self._ensure(state)
+        if course is not None and self._key(course) != state["course"]:
+            state, _ = self._switched(state, course)
         language = language if language in ("ko", "en") else "ko"
         chapters = [str(c) for c in (chapters or [])]
         try:
+            on = self.course(state["course"])
             items = quiz.next_items(self.progress(), state["student"], chapters or None, language, n=QUIZ_LENGTH,
-                                    settings=self.settings, sections=self.sections)
+                                    settings=on.settings, sections=on.sections)
         except RagError as exc:
             return self._view(state, error=str(exc))
         state.update(items=[it.id for it in items], index=0, answered=False, language=language, chapters=chapters,
@@ -148,22 +220,23 @@ class QuizHandlers:
         "B" would be read), else the typed text."""
         from ..study import quiz
         from ..study.grade import AnswerError
-        from ..study.progress import course_id
 
         state = self._ensure(state)
         if not state["items"] or state["index"] >= len(state["items"]) or state["answered"]:
             return self._view(state)
         picked = ""
         try:
-            item = self._item(state["items"][state["index"]])
+            on = self.course(state["course"])
+            item = on.find(state["items"][state["index"]])
             picked = choice if _is_choice(item) and choice in tuple(_LETTERS[:len(item.choices)]) else ""
-            grade = quiz.grade(item, picked or text, self.settings, sections=self.sections)
+            grade = quiz.grade(item, picked or text, on.settings, sections=on.sections)
+            course = on.id
         except AnswerError as exc:   # empty, too long, control characters: say so, keep the question
             return self._view(state, error=str(exc), keep_answer=True)
         except RagError as exc:
             return self._view(state, error=str(exc))
         with self._lock:
-            self.progress().record(state["student"], item, grade.verdict, course=course_id(self.settings))
+            self.progress().record(state["student"], item, grade.verdict, course=course)
         state = {**state, "answered": True, "tally": {**state["tally"], grade.verdict: state["tally"][grade.verdict] + 1},
                  "last": {"verdict": grade.verdict, "feedback": grade.feedback, "section": grade.section,
                           "evidence": grade.evidence, "language": grade.language, "item": item.id,
@@ -176,15 +249,57 @@ class QuizHandlers:
             state = {**state, "index": state["index"] + 1, "answered": False, "last": None}
         return self._view(state)
 
+    def pick_course(self, course, state) -> tuple:
+        """The chat's course picker changed: the quiz follows it. Another course ends the quiz in progress (the
+        quiz area says so) and offers its chapters; its progress is its own. Returns the view, the chapters and
+        the course line."""
+        state = self._ensure(state)
+        if self._key(course) == state["course"]:   # the page restoring the picker: the quiz goes on
+            return (*self._view(state), gr.update(choices=self._chapters(state), value=state["chapters"]),
+                    self.course_html(state))
+        state, had_quiz = self._switched(state, course)
+        lab = _labels(state["language"])
+        notice = lab["switched"].format(title=self._title(state)) + ((" " + lab["reset"]) if had_quiz else "")
+        return (*self._view(state, notice=notice), gr.update(choices=self._chapters(state), value=[]),
+                self.course_html(state))
+
+    def _switched(self, state, course) -> tuple[dict, bool]:
+        """(the state on ``course``, no quiz in it; whether a quiz was in progress)."""
+        had_quiz = bool(state["items"]) and state["index"] < len(state["items"])
+        return {**state, "items": [], "index": 0, "answered": False, "chapters": [], "last": None,
+                "tally": {"correct": 0, "partial": 0, "incorrect": 0}, "course": self._key(course)}, had_quiz
+
+    def _chapters(self, state) -> list[tuple[str, str]]:
+        try:
+            return self.chapter_choices(state["course"])
+        except RagError:
+            return []
+
+    def _title(self, state) -> str:
+        try:
+            return self.course(state["course"]).title
+        except RagError:
+            return state["course"]
+
+    def course_html(self, state) -> str:
+        """The line over the quiz naming its course (only when the chat offers more than one)."""
+        if self.chat is None or len(self.chat.courses()) < 2:
+            return ""
+        lab = _labels((state or {}).get("language", "ko"))
+        return (f'<div class="rag-quiz-course"><strong>{html.escape(lab["course"])}:</strong> '
+                f'<span class="rag-quiz-course-title">{html.escape(self._title(self._ensure(state)))}</span> '
+                f'<span style="opacity:0.7">· {html.escape(lab["course_hint"])}</span></div>')
+
     def open_section(self, state) -> str:
         """The section of the last graded answer, both languages, its evidence line highlighted."""
         last = (state or {}).get("last") if isinstance(state, dict) else None
         if not last:
             return ""
-        item = self._item(last["item"])
+        on = self.course(state.get("course"))
+        item = on.find(last["item"])
         view = {}
         for lang in ("ko", "en"):
-            found = next((s for s in self.sections if s.doc == item.doc and s.section == item.section
+            found = next((s for s in on.sections if s.doc == item.doc and s.section == item.section
                           and s.language == lang), None)
             view[lang] = {"title": found.title, "text": found.text} if found else None
         title = item.title_alt if last["language"] != item.language and item.title_alt else item.title
@@ -200,10 +315,12 @@ class QuizHandlers:
             message = _last_user_message(chat_session)
         request = quiz_request(message)
         if request is None:
-            return (gr.skip(),) * 11   # the tabs, the eight parts of the view, chapters and language
+            return (gr.skip(),) * 12   # the tabs, the eight parts of the view, chapters, language, course line
         chapters, language = request
-        return (gr.Tabs(selected="quiz"), *self.start(chapters, language, state), gr.update(value=chapters),
-                gr.update(value=language))
+        # on the course the chat is on (the picker's change has normally switched the quiz to it already)
+        view = self.start(chapters, language, state, getattr(chat_session, "course", None))
+        return (gr.Tabs(selected="quiz"), *view, gr.update(choices=self._chapters(view[0]), value=chapters),
+                gr.update(value=language), self.course_html(view[0]))
 
     # -- rendering ------------------------------------------------------------------------------------
     def _ensure(self, state) -> dict:
@@ -211,15 +328,16 @@ class QuizHandlers:
             return {**new_state(), **state}
         return {**new_state(), "student": uuid.uuid4().hex}
 
-    def _view(self, state, error: str = "", keep_answer: bool = False) -> tuple:
+    def _view(self, state, error: str = "", keep_answer: bool = False, notice: str = "") -> tuple:
         """(state, question html, answer box, feedback html, section chip, section view, mastery html,
-        choices): a choice item is answered by clicking one of its choices, any other by typing"""
+        choices): a choice item is answered by clicking one of its choices, any other by typing. ``notice``:
+        a line over an empty quiz (the course changed)."""
         lab = _labels(state.get("language", "ko"))
         question, chip, item = "", gr.update(visible=False), None
         items, index = state.get("items") or [], state.get("index", 0)
         if items and index < len(items):
             try:
-                item = self._item(items[index])
+                item = self._item(items[index], state.get("course"))
                 question = _question_html(item, index, len(items), listed=not _is_choice(item))
             except RagError as exc:   # the notes changed under a stored quiz: start again
                 state = {**state, "items": [], "index": 0}
@@ -231,6 +349,8 @@ class QuizHandlers:
             question = (f'<div class="rag-quiz-done">{html.escape(text("ui_done", state["language"], n=len(items), correct=tally["correct"], partial=tally["partial"]))}</div>')
         else:
             question = f'<div class="rag-quiz-empty">{html.escape(lab["pick"])}</div>'
+            if notice:
+                question = f'<div class="rag-quiz-switched" style="font-weight:600">{html.escape(notice)}</div>' + question
         feedback = ""
         last = state.get("last")
         if last:
@@ -254,9 +374,12 @@ class QuizHandlers:
 
         language = state.get("language", "ko")
         try:
+            on = self.course(state.get("course"))
             progress = self.progress()
-            levels = progress.mastery(state["student"], self.bank(), language)
-            attempts = progress.attempts(state["student"])
+            levels = progress.mastery(state["student"], on.bank(), language)
+            # this course's attempts (those kept before attempts named their course: the app's own course's)
+            attempts = [a for a in progress.attempts(state["student"])
+                        if a.course == on.id or (not a.course and on is self.own)]
         except RagError as exc:
             return render.render_error(str(exc))
         counts: dict[str, int] = {}
@@ -341,11 +464,12 @@ def browser_state(settings) -> gr.BrowserState:
     return gr.BrowserState(new_state(), storage_key=STORAGE_KEY, secret=_browser_secret(settings))
 
 
-def build_quiz_tab(h: QuizHandlers, state: gr.BrowserState) -> dict:
-    """The Quiz tab's components and events, inside the current Blocks context. Returns the parts the
-    chat needs to start a quiz ("quiz me on chapter 4")."""
+def build_quiz_tab(h: QuizHandlers, state: gr.BrowserState, picker=None) -> dict:
+    """The Quiz tab's components and events, inside the current Blocks context; ``picker``: the chat's course
+    picker, which the quiz follows. Returns the parts the chat needs to start a quiz ("quiz me on chapter 4")."""
     lab_ko, lab_en = _labels("ko"), _labels("en")
     both = lambda key: f"{lab_ko[key]} · {lab_en[key]}"   # noqa: E731
+    course = gr.HTML("", elem_id="rag-quiz-course")   # which course is quizzed (several offered)
     with gr.Row():
         chapters = gr.CheckboxGroup(choices=[], label=both("chapters"), elem_id="rag-quiz-chapters", scale=4)
         language = gr.Radio([("한국어", "ko"), ("English", "en")], value="ko", label=both("language"),
@@ -368,41 +492,52 @@ def build_quiz_tab(h: QuizHandlers, state: gr.BrowserState) -> dict:
 
     view = [state, question, box, feedback, chip, section, mastery, choice]
     light = dict(concurrency_limit=8, show_progress="hidden")
-    start.click(h.start, [chapters, language, state], view, **light)
+    start.click(h.start, [chapters, language, state, *([picker] if picker is not None else [])], view, **light)
     check.click(h.answer, [box, state, choice], view, **light)
     box.submit(h.answer, [box, state, choice], view, **light)
     following.click(h.next, [state], view, **light)
     chip.click(h.open_section, [state], [section], **light)
-    return {"handlers": h, "state": state, "view": view, "chapters": chapters, "language": language}
+    if picker is not None:
+        picker.change(h.pick_course, [picker, state], [*view, chapters, course], **light)
+    return {"handlers": h, "state": state, "view": view, "chapters": chapters, "language": language,
+            "course": course}
 
 
-def with_quiz_tab(chat_page: gr.Blocks, engine, concurrency: int = 1) -> gr.Blocks:
+def with_quiz_tab(chat_page: gr.Blocks, engine, concurrency: int = 1, chat=None) -> gr.Blocks:
     """The chat page and the Quiz tab side by side. The chat page is rendered unchanged inside the first
-    tab (``Blocks.render``, as ``gr.TabbedInterface`` does), so its events and API names stay as they are."""
-    h = QuizHandlers(engine)
+    tab (``Blocks.render``, as ``gr.TabbedInterface`` does), so its events and API names stay as they are.
+    ``chat``: the chat's ``ChatHandlers``; the quiz follows its course picker and uses its engines."""
+    h = QuizHandlers(engine, chat=chat)
+    blocks = list(chat_page.blocks.values())
+    chat_session = next((b for b in blocks if type(b).__name__ == "State"), None)
+    picker = next((b for b in blocks if getattr(b, "elem_id", None) == "rag-course"), None) if chat else None
     with gr.Blocks(title=chat_page.title) as page:
         state = browser_state(h.settings)
         with gr.Tabs(elem_id="rag-tabs") as tabs:
             with gr.Tab("채팅 · Chat", id="chat", elem_id="rag-tab-chat"):
                 chat_page.render()
             with gr.Tab("퀴즈 · Quiz", id="quiz", elem_id="rag-tab-quiz"):
-                parts = build_quiz_tab(h, state)
+                parts = build_quiz_tab(h, state, picker)
             with gr.Tab("교사 · Teacher", id="teacher", elem_id="rag-tab-teacher"):
-                from .teacher import build_teacher_tab   # the class's questions and quiz figures, by password
+                from .teacher import build_teacher_tab   # the class's questions and quiz figures, by the app's course
 
                 build_teacher_tab(h.settings, sections=lambda: h.sections, bank=h.full_bank, engine=h.engine)
-        blocks = list(chat_page.blocks.values())
-        chat_session = next((b for b in blocks if type(b).__name__ == "State"), None)
 
         def on_load(saved, chat=None):   # the controls come back as the student left them, with the quiz
             view = h.load(saved)
+            state = view[0]
             if chat is not None:   # the chat logs questions under the same anonymous id (and nothing else)
-                chat.student = view[0]["student"]
-            return (*view, gr.update(choices=h.chapter_choices(), value=view[0].get("chapters") or []),
-                    gr.update(value=view[0].get("language") or "ko"), *([chat] if chat is not None else []))
+                chat.student = state["student"]
+            # the picker back on the quiz's course (its change event moves the chat there too)
+            course = [gr.update(value=state["course"] or h.own.id)] if picker is not None else []
+            return (*view, gr.update(choices=h._chapters(state), value=state.get("chapters") or []),
+                    gr.update(value=state.get("language") or "ko"), h.course_html(state), *course,
+                    *([chat] if chat is not None else []))
 
         linked = [chat_session] if chat_session is not None else []
-        page.load(on_load, [parts["state"], *linked], [*parts["view"], parts["chapters"], parts["language"], *linked],
+        page.load(on_load, [parts["state"], *linked], [*parts["view"], parts["chapters"], parts["language"],
+                                                        parts["course"], *([picker] if picker is not None else []),
+                                                        *linked],
                   concurrency_limit=None, show_progress="hidden")
         # "Quiz me on chapter 4" typed in the chat starts that quiz in the Quiz tab
         inputs = [parts["state"]] + linked
@@ -410,7 +545,8 @@ def with_quiz_tab(chat_page: gr.Blocks, engine, concurrency: int = 1) -> gr.Bloc
             if getattr(block, "elem_id", None) in ("rag-input", "rag-send"):
                 trigger = block.submit if isinstance(block, gr.Textbox) else block.click
                 box = next(b for b in blocks if getattr(b, "elem_id", None) == "rag-input")
-                trigger(h.chat_intent, [box, *inputs], [tabs, *parts["view"], parts["chapters"], parts["language"]],
+                trigger(h.chat_intent, [box, *inputs], [tabs, *parts["view"], parts["chapters"], parts["language"],
+                                                        parts["course"]],
                         concurrency_limit=8,
                         show_progress="hidden")
     page.queue(default_concurrency_limit=concurrency)

@@ -127,7 +127,10 @@ class ChatHandlers:
 
     def engine_for(self, session: Session | None):
         """The engine over the session's course (built on first use, then shared by every session on it)."""
-        course = session.course if session is not None else ""
+        return self.course_engine(session.course if session is not None else "")
+
+    def course_engine(self, course: str):
+        """The engine over the course ``course`` ("" = the app's own); the Quiz tab takes its course's notes here."""
         own = self.courses()[:1]
         if not course or (own and own[0][1] == course):
             return self.engine
@@ -407,7 +410,7 @@ def build_ui(engine, concurrency: int = 1) -> gr.Blocks:
     demo.queue(default_concurrency_limit=concurrency)
     from .quiz import with_quiz_tab   # study mode: this page in a Chat tab beside a Quiz tab (rag/web/quiz.py)
 
-    return with_quiz_tab(demo, engine, concurrency)
+    return with_quiz_tab(demo, engine, concurrency, chat=h)
 
 
 def css() -> str:
