@@ -29,9 +29,9 @@ COURSES = {"nvidia-ai-infra-1": "corpus/nvidia-ai-infra-1", "bio-cell-ko": "eval
 BAD = {"contradicted", "unsupported"}
 
 
-def load_labels(folder: Path) -> dict[str, dict]:
+def load_labels(folder: Path, pattern: str = "*.jsonl") -> dict[str, dict]:
     labels = {}
-    for path in sorted(folder.glob("*.jsonl")):
+    for path in sorted(folder.glob(pattern)):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
