@@ -15,7 +15,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from evals.faithfulness.make_set import (ROOT, is_system_text, model_part, normalise, sections_of, write_jsonl)
+from evals.faithfulness.make_set import is_system_text, model_part, normalise, sections_of, write_jsonl
 from rag.claims import markers, split_sentences, strip_markers
 
 HERE = Path(__file__).parent
