@@ -215,6 +215,9 @@ class ClaimChecker:
             if (_is_name(name) or _capitalised_inside(body, match.start())) and name.lower() not in line_text.lower() \
                     and not (set(tokenize(name)) <= name_support):
                 return SentenceCheck(sentence, False, f"name {name} not in the cited lines", ids, numbers)
+        # two views of one error: words leaning on another owner's cells (one-word properties: "GPU ... 복잡한 논리
+        # 처리"), and a two-word phrase only another owner's items hold (rag/claim_structure.py); each catches cases
+        # the other misses (tests/test_faithful.py, tests/test_claim_structure.py)
         swapped = self._swapped_owner(body, tokens) or swapped_owner(body, self.owned)
         if swapped:
             return SentenceCheck(sentence, False, swapped, ids, numbers)
