@@ -166,6 +166,10 @@ def grade(item: QuizItem, answer: str, res: Resources | None = None, embedder=No
     return grade_
 
 
+def _plain(text: str) -> str:
+    return re.sub(r"\s+", " ", text or "").strip().rstrip(".").lower()
+
+
 def _grade_choice(item, answer, language, question_tokens, res) -> Grade:
     choices = list(item.choices)
     letter = _LETTER.match(answer)
@@ -174,10 +178,15 @@ def _grade_choice(item, answer, language, question_tokens, res) -> Grade:
         picked = [choices[index]] if 0 <= index < len(choices) else []
         verdict = "correct" if picked == [item.answer] else "incorrect"
         return _grade(item, verdict, language, "fb_correct" if verdict == "correct" else "fb_incorrect")
+    alts = list(item.choices_alt) + [""] * (len(choices) - len(item.choices_alt))
+    # a choice copied whole is that choice, whatever words the others share with it
+    same = [c for c, a in zip(choices, alts) if _plain(answer) in (_plain(c), _plain(a))]
+    if len(same) == 1:
+        verdict = "correct" if same[0] == item.answer else "incorrect"
+        return _grade(item, verdict, language, "fb_correct" if verdict == "correct" else "fb_incorrect")
     # no glossary here: a choice is named in either language through its companion text (choices_alt),
     # and a glossary term that spans two choices ("대규모 데이터셋의 활용") would name both
     tokens = set(tokenize(answer))
-    alts = list(item.choices_alt) + [""] * (len(choices) - len(item.choices_alt))
     own = [set(tokenize(c)) | set(tokenize(a)) for c, a in zip(choices, alts)]
     scores = []
     for i, (choice, alt) in enumerate(zip(choices, alts)):
