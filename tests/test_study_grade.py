@@ -108,3 +108,15 @@ def test_grader_agrees_with_the_labelled_answers(settings):
     # key), so the floor is on what is left
     assert result["n"] >= 120 and result["agreement"] >= 0.85
     assert result["empty_or_copy_graded_correct"] == 0
+
+
+def test_a_choice_copied_whole_is_that_choice_even_when_the_others_share_its_words(settings):
+    from rag.study.types import QuizItem
+
+    key = "use of large datasets"
+    item = QuizItem(id="en-9.9-mc-test", kind="mc", question="Which of these describes AI in the notes?", answer=key,
+                    section="9.9", title="t", chapter="9", evidence=f"AI : {key}", language="en",
+                    choices=("use of statistical methods", key, "the availability of large datasets and GPUs",
+                             "generating new content"))
+    assert quiz.grade(item, key, settings).verdict == "correct"
+    assert quiz.grade(item, "use of statistical methods", settings).verdict == "incorrect"
