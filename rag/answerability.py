@@ -102,6 +102,11 @@ class Coverage:
         return self.let_through in ("quote", "locate")
 
 
+# A year in a question: four digits from 1500 to 2099 standing alone or before 년 ("2024년"), not a decade ("1970s",
+# "1970년대": the notes may state the decade's years differently) nor part of a name ("H100", "RTX 2080").
+YEAR = re.compile(r"(?<![A-Z] )(?<![\w.,])((?:1[5-9]|20)\d\d)(?:년(?!대)|(?![\w%]|[.,]\d))")
+
+
 def unknown_terms(question: str, vocab: NotesVocabulary, rules: "Rules | None" = None,
                   evidence_score: float = float("-inf"), line_cosine: float = 0.0) -> list[str]:
     """Salient terms of the question (names, numbers, Korean topic nouns) that the notes never use."""
@@ -123,6 +128,10 @@ def unknown_terms(question: str, vocab: NotesVocabulary, rules: "Rules | None" =
     for match in NUMBER.finditer(question) if rules.question_numbers else ():
         # "1.5", "80" (GB), "2024": a number the notes never state is a fact they can't give
         if number_key(match.group(0)) not in vocab.numbers and not _inside_latin(question, match.start()):
+            unknown.append(match.group(0))
+    for match in YEAR.finditer(question):
+        # "2024년 한국 GDP", "the inflation of 1974": a year the notes never state dates a fact they can't give
+        if number_key(match.group(1)) not in vocab.numbers and match.group(0) not in unknown:
             unknown.append(match.group(0))
     nouns_apply = rules.korean_nouns == "hard" or (
         rules.korean_nouns == "soft" and evidence_score < rules.korean_noun_score

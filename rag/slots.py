@@ -13,6 +13,12 @@ from .vocabulary import english_words, latin_key
 if TYPE_CHECKING:
     from .vocabulary import NotesVocabulary
 
+# Korean counter words and number endings after 몇 ("몇 개", "몇 년도", "몇이야"): what they ask is read by the
+# count, year and duration slots, not as a unit noun of its own.
+_KO_COUNTERS = (r"(?:개|가지|단계|종류|명|대|장|번|년|월|일|시|분|초|살|배|층|세대|조|억|만|천|백|이|인|주|권|차|회|등|위|"
+                r"퍼센트|기가|메가|테라|페타|킬로|밀리|와트)")
+
+
 # The asked-for slot, and what an evidence line must hold to fill it.
 _SLOTS = {
     # "how many stages?": a count, answered by a number or by a list of lines to count
@@ -31,9 +37,15 @@ _SLOTS = {
                           r"(?:kilo|mega|giga|tera|peta)?(?:bytes?|watts?)|parameters|flops)\b|"
                           r"\bper (?:hour|day|week|month|year|kwh)\b|얼마(?!나)"
                           # "몇 kg", "몇 조 단어": a unit in Latin letters or a large-number word after 몇
-                          r"|몇\s*(?:[A-Za-z]{1,5}\b|조|억|천만|백만)",
+                          r"|몇\s*(?:[A-Za-z]{1,5}\b|조|억|천만|백만)"
+                          # "초당 몇 뉴클레오타이드", "몇 톤": 몇 before a unit noun that is no counter word
+                          r"|몇\s*(?!" + _KO_COUNTERS + r")[가-힣]{2,}"
+                          # "what's the failure rate", "how high did unemployment get", "how old": a quantity
+                          r"|\bwhat(?:'s|’s| is| was| are| were) the [\w -]{0,40}?\brates?\b"
+                          r"|\bhow (?:high|heavy|tall|old|hot|cold)\b",
                           re.IGNORECASE),
-               re.compile(r"\d")),
+               # a year is no amount ("How high did unemployment get?" is not answered by "in 1936")
+               re.compile(r"(?!(?:1[5-9]|20)\d\d(?![\d%]|[.,]\d))(?<![\d.,])\d")),
     # a procedure the student wants to carry out: the notes explain ideas, they give no steps or commands
     "steps": (re.compile(r"\bhow (?:do|can|should|would) (?:i|we)\b|\bstep[- ]by[- ]step\b|\bwhat steps\b|"
                          r"\bsteps to\b|\bwhich command|\bwhat command|하는 ?법|하는 ?방법|할 ?수 ?있는 ?방법|"
@@ -70,7 +82,8 @@ _SLOTS = {
     "duration": (re.compile(r"\bhow long\b|\bhow many (?:seconds|minutes|hours|days|weeks|months|years)\b|얼마나 걸|기간|소요 ?시간",
                             re.IGNORECASE),
                  # (not "1분자", one molecule, nor "2분열", "3분의 1")
-                 re.compile(r"\d+\s*(?:초(?![과기])|분(?![자열의해석류])|시간|일(?![부반])|주(?![기요])|개월|년|seconds?|"
+                 # (not a year: "1937년 크렙스가 밝혔다" is no span of time)
+                 re.compile(r"(?<![\d.,])(?!(?:1[5-9]|20)\d\d\s*년)\d+\s*(?:초(?![과기])|분(?![자열의해석류])|시간|일(?![부반])|주(?![기요])|개월|년|seconds?|"
                             r"minutes?|hours?|days?|weeks?|months?|years?)", re.IGNORECASE)),
     "version": (re.compile(r"\bversions?\b|\bwhich release\b|\b(?:latest|newest|current) release\b|버전|릴리스",
                            re.IGNORECASE),
@@ -108,6 +121,28 @@ _SLOTS = {
                           r"\bout of work\b|\b(?:lose|losing|cost|take|replace)s? (?:\w+ )?jobs\b|"
                           r"취업|취직|연봉|야근|당직|이직|채용|커리어|전공|학위|월급|면접|일자리|실직|해고", re.IGNORECASE),
                re.compile(r"\bcareer|\bsalar|\bhiring\b|취업|채용|연봉|커리어", re.IGNORECASE)),
+    # which of two is more so: answered only by a line that itself compares ("than", "보다", "more", "가장"), never
+    # by two lines that each describe one side ("Is monopoly or oligopoly worse for consumers?")
+    "comparative": (re.compile(r"\b(?:which|what|who)\b[^?]{0,60}\b(?:more|less|better|worse|faster|slower|higher|"
+                               r"lower|bigger|larger|smaller|cheaper|stronger|weaker)\b[^?]{0,60}\bor\b|"
+                               # "Is A or B worse?", "Does A or B do more?" (not "Does it treat X as a minor upgrade
+                               # or as something bigger?", which asks how the notes see one thing)
+                               r"^\s*(?:is|are|was|were)\b[^?]{1,40}\bor\b[^?]{1,40}?\b(?:more|less|better|worse|"
+                               r"faster|slower|higher|lower|bigger|larger|smaller|cheaper|[a-z]{2,}er(?= *(?:\?|$|for|to|in|at|on)))\b|"
+                               r"\b(?:does|do|did)\b[^?]{1,40}\bor\b[^?]{1,40}?\b(?:do|does|did) (?:more|less|better|"
+                               r"worse)\b|"
+                               r"(?:중(?:에서?)?|이랑|랑|하고|와|과) ?[^?.]{0,20}?(?:어느|어떤|뭐|무엇|어디|누가)[^?.]{0,10}?더 |"
+                               r"(?:어느|어떤) ?(?:쪽|것|게)[이가]? ?더", re.IGNORECASE),
+                    re.compile(r"\bthan\b|\bmore\b|\bless\b|\bmost\b|\bleast\b|\b\w+er than\b|\bunlike\b|"
+                               r"\bwhereas\b|\bbetter\b|\bworse\b|\bfaster\b|\bslower\b|\bhigher\b|\blower\b|"
+                               r"보다|더 |가장|제일|비해|반면|달리|유리|불리|우수|높|낮|빠르|느리", re.IGNORECASE)),
+    # a value as of now ("what's the inflation rate right now?", "요즘 캐시는 보통 몇 메가"): notes are a fixed text
+    # and give one only where they say it holds now; asked only beside a value slot (``_VALUE_SLOTS``)
+    "current": (re.compile(r"\bright now\b|\bcurrent(?:ly)?\b|\bat the moment\b|\bthese days\b|\bnowadays\b|"
+                           r"\bas of (?:today|now)\b|\btoday(?:'s|’s)?\b|\bthis year(?:'s|’s)?\b|지금|현재|요즘|올해|"
+                           r"오늘날", re.IGNORECASE),
+                re.compile(r"\bcurrent(?:ly)?\b|\bnow\b|\btoday\b|\bas of\b|\bthese days\b|현재|지금|요즘|오늘날|"
+                           r"올해", re.IGNORECASE)),
     "url": (re.compile(r"\burl\b|\b(?:the|a|any|its|web) link\b|\blinks? (?:to|for)\b|\bwebsite\b|\bweb address\b|\bweb ?page\b|\bhomepage\b|링크|주소|웹사이트|홈페이지", re.IGNORECASE),
             re.compile(r"https?://|www\.", re.IGNORECASE)),
 }
@@ -129,7 +164,13 @@ def asked_slots(question: str, vocab: "NotesVocabulary | None" = None) -> list[s
             continue
         if cues:
             slots.append(name)
+    if "current" in slots and not set(slots) & _VALUE_SLOTS:
+        slots.remove("current")   # "요즘 AI가 바꾸는 산업": now, but no value asked
     return slots
+
+
+# The slots that ask for a value a date can make stale.
+_VALUE_SLOTS = frozenset({"number", "count", "price", "year", "person", "version", "ranking", "duration"})
 
 
 def _subject_word(cue: str, vocab: "NotesVocabulary") -> bool:
@@ -213,7 +254,40 @@ def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = ""
         unit = asked_unit(question)
         if unit:
             return bool(re.search(r"\d[\d.,]*\s*(?:" + re.escape(unit) + ")", lines_text, re.IGNORECASE))
+    if slot in TOPIC_BOUND and question:
+        # "How many seconds does one turn of the Krebs cycle take?" is not answered by "1958년" on DNA replication
+        # that retrieval brought along: the number must stand in a line about what the question asks about
+        return any(_SLOTS[slot][1].search(line) and about_question(line, question, vocab)
+                   for line in lines_text.splitlines())
     return bool(_SLOTS[slot][1].search(lines_text))
+
+
+# Slots whose content (a number, an amount of time) means nothing apart from what it measures.
+TOPIC_BOUND = frozenset({"number", "duration", "comparative"})
+
+
+# Words that ask for a quantity rather than name what is measured ("how many", "개수", "얼마나").
+_MEASURE_WORDS = frozenset("many much number numbers amount total typical typically roughly about approximately "
+                           "long time fast high big large small take takes 몇 개수 갯수 수 얼마 얼마나 숫자 수치 보통 "
+                           "대략 약 평균 총 전체 걸리 걸려 시간 속도 빠르".split())
+
+
+def about_question(line: str, question: str, vocab: "NotesVocabulary | None" = None) -> bool:
+    """The line is about something the question names: a content word of the question in the line (any
+    particle or ending removed). A question naming nothing the line could share (only frame words, or only words
+    of a language the notes are not written in) binds nothing: True."""
+    topic = {t for t in tokenize(question) if len(t) >= 2 and t.lower() not in QUESTION_WORDS
+             and t not in KO_FRAME_NOUNS and t.lower() not in _MEASURE_WORDS and not t.isdigit()}
+    language = _language_of(question)
+    if not vocab.writes(language) if vocab is not None else _language_of(line) != language:
+        # a question in a language the notes are not written in shares with them only the names and acronyms
+        # they also write ("DNA", "Krebs"); an everyday word the notes gloss once ("cell") is no sign of what a
+        # line is about, and a Hangul spelling matched by sound alone too loose a one
+        topic = {t for t in topic if not HANGUL.search(t) and (vocab is None or vocab.knows_latin(t))
+                 and re.search(r"[A-Z]", _original_case(t, question))}
+    if not topic:
+        return True
+    return bool(topic & set(tokenize(line)))
 
 
 _PERSON_LATIN = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]{2,}\b(?!\s+(?:of|and)\b)")
@@ -254,6 +328,12 @@ def _shares_topic(line: str, question: str) -> bool:
                for t in shared)
 
 
+def _original_case(token: str, text: str) -> str:
+    """``token`` (lower-cased by the tokenizer) as ``text`` writes it."""
+    match = re.search(re.escape(token), text, re.IGNORECASE)
+    return match.group(0) if match else token
+
+
 def _language_of(word: str) -> str:
     return "ko" if HANGUL.search(word) else "en"
 
@@ -266,10 +346,22 @@ _UNIT_IN = re.compile(r"\bin ((?:milli|micro|nano)?seconds?|ms|gb|tb|pb|mb|gbps|
                       r"tflops|(?:kilo|mega|giga|tera|peta)(?:bytes?|watts?|hertz))\b", re.IGNORECASE)
 
 
+_NOUN_AFTER_MYEOT = re.compile(r"몇\s*(?!" + _KO_COUNTERS + r")([가-힣]{2,})")
+
+
+# What a Korean unit noun carries after it ("몇 뉴클레오타이드야?", "몇 톤이나"): the ending, not the unit.
+_KO_UNIT_ENDING = re.compile(r"(?:이에요|예요|인가요|인가|인지|이야|이고|이나|으로|부터|까지|정도|씩|야|이|가|은|는|을|를|로|나|만|쯤)$")
+
+
 def asked_unit(question: str) -> str:
-    """The unit a number question names ("몇 kg" -> "kg", "in milliseconds" -> "milliseconds"), or ""."""
+    """The unit a number question names ("몇 kg" -> "kg", "in milliseconds" -> "milliseconds", "초당 몇
+    뉴클레오타이드" -> "뉴클레오타이드"), or ""."""
     match = _UNIT_AFTER_MYEOT.search(question) or _UNIT_IN.search(question)
-    return match.group(1) if match else ""
+    if match:
+        return match.group(1)
+    noun = _NOUN_AFTER_MYEOT.search(question)
+    unit = _KO_UNIT_ENDING.sub("", noun.group(1)) if noun else ""
+    return unit
 
 
 def _introduces_list(line: str, noun: str, more_lines: bool) -> bool:

@@ -44,8 +44,11 @@ def test_a_number_in_another_unit_does_not_answer_a_unit_question():
     assert not slot_filled("number", lines, "GPU가 CPU보다 몇 배 빨라?")
     assert slot_filled("number", "학습 속도 10배 향상", "GPU가 CPU보다 몇 배 빨라?")
     assert slot_filled("number", "latency of 5 ms", "What is the latency in ms?")
-    # no unit named: any number the lines state may be the answer (the old, looser rule)
-    assert slot_filled("number", lines, "What share of the frameworks are open source, in numbers?")
+    # no unit named: a number in a line about what is asked may be the answer, not a number on another topic
+    assert slot_filled("number", "NVIDIA AI Enterprise : more than 50 frameworks",
+                       "What share of the frameworks are open source, in numbers?")
+    assert not slot_filled("number", "1970s: computers appeared\n50 years of graphics chips",
+                           "What share of the frameworks are open source, in numbers?")
 
 
 def test_legal_and_safety_judgements_are_a_slot_the_notes_never_fill():

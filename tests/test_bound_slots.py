@@ -1,0 +1,68 @@
+"""Value questions about a covered topic ("how long does X take?", "which is worse, A or B?", "what is X right now?",
+"X in 2024") are answered only by lines that hold that value about that topic: the near misses of a course a teacher
+brings. A made-up geology course, so nothing here is the bundled course's vocabulary."""
+from rag.answerability import YEAR, unknown_terms
+from rag.slots import about_question, asked_slots, asked_unit, slot_filled
+from rag.vocabulary import NotesVocabulary
+
+LINES = ("Erosion : rivers wear rock away and carry it downstream.\n"
+         "1912년 베게너가 대륙 이동설을 발표했다.\n"
+         "Sandstone forms from sand grains pressed together.")
+
+
+def test_a_year_is_no_span_of_time_nor_an_amount():
+    assert not slot_filled("duration", "1912년 베게너가 대륙 이동설을 발표했다.", "대륙이 1cm 움직이는 데 몇 초 걸려?")
+    assert slot_filled("duration", "퇴적층 하나가 쌓이는 데 약 300년이 걸린다.", "퇴적층 하나 쌓이는 데 얼마나 걸려?")
+    assert not slot_filled("number", "Wegener proposed continental drift in 1912.",
+                           "How high did the sea level rise after continental drift was proposed?")
+    assert slot_filled("number", "Wegener proposed continental drift in 1912; the sea rose 120 m.",
+                       "How high did the sea level rise after continental drift was proposed?")
+
+
+def test_a_number_answers_only_in_a_line_about_what_is_asked():
+    question = "How long does erosion take to cut a canyon?"
+    assert not slot_filled("duration", "Sandstone takes 10 years to harden.\nErosion : rivers wear rock away.", question)
+    assert slot_filled("duration", "Erosion : a river cuts a canyon in about 6000 years.", question)
+    assert about_question("Erosion : rivers wear rock away", "How many rivers cause erosion?")
+    assert not about_question("Sandstone forms from sand grains", "How many rivers cause erosion?")
+
+
+def test_a_question_in_another_language_binds_only_to_names_the_notes_write():
+    korean_notes = NotesVocabulary.build(["베게너 (Wegener)가 대륙 이동설을 발표했다. 암석 (rock)은 광물로 이루어진다."],
+                                         languages=("ko",))
+    # nothing of "how many grains" can be looked for in Korean lines: the number there is not judged by topic
+    assert about_question("사암은 모래 알갱이 100만 개가 뭉친 것", "How many grains make up sandstone?", korean_notes)
+    # "Wegener" is written in the notes as it is asked: a line without it is about something else
+    assert not about_question("사암은 모래 알갱이 100만 개가 뭉친 것", "How old was Wegener in 1912?", korean_notes)
+
+
+def test_a_unit_noun_after_myeot_asks_for_that_unit():
+    assert asked_unit("강물은 초당 몇 리터나 흘러?") == "리터"
+    assert "number" in asked_slots("강물은 초당 몇 리터나 흘러?")
+    assert not slot_filled("number", "강물은 1년에 30 cm씩 계곡을 깎는다.", "강물은 초당 몇 리터나 흘러?")
+    assert slot_filled("number", "강물은 초당 500 리터가 흐른다.", "강물은 초당 몇 리터나 흘러?")
+    assert "number" not in asked_slots("퇴적암 종류 몇 가지만 알려줘")   # a counter word: a few, not a unit
+
+
+def test_which_of_two_is_more_so_needs_a_line_that_compares():
+    question = "Is granite or sandstone harder?"
+    assert asked_slots(question) == ["comparative"] or "comparative" in asked_slots(question)
+    assert "comparative" in asked_slots("화강암이랑 사암 중에 어느 쪽이 더 단단해?")
+    both_described = "Granite : an igneous rock of quartz and feldspar.\nSandstone : a sedimentary rock of sand grains."
+    assert not slot_filled("comparative", both_described, question)
+    assert slot_filled("comparative", "Granite is harder than sandstone.", question)
+    # asking how the notes see one thing is no comparison of two
+    assert "comparative" not in asked_slots("Does the first chapter treat erosion as a slow process or as something bigger?")
+
+
+def test_a_value_as_of_now_needs_a_line_that_says_it_holds_now():
+    assert "current" in asked_slots("What is the erosion rate of the Colorado River right now?")
+    assert "current" not in asked_slots("요즘 지질학에서 어떤 암석을 다뤄?")      # now, but no value asked
+    assert not slot_filled("current", "Erosion rate = rock removed ÷ years × 100.", "What's the erosion rate right now?")
+
+
+def test_a_year_the_notes_never_state_is_a_term_they_lack():
+    vocab = NotesVocabulary.build([LINES], languages=("ko", "en"))
+    assert "2024년" in unknown_terms("2024년 침식 속도 얼마였어?", vocab)
+    assert "1912년" not in unknown_terms("1912년에 베게너가 뭘 발표했어?", vocab)
+    assert not YEAR.search("1970년대 지질학") and not YEAR.search("the 1970s") and not YEAR.search("RTX 2080 card")
