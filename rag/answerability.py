@@ -107,6 +107,26 @@ class Coverage:
 YEAR = re.compile(r"(?<![A-Z] )(?<![\w.,])((?:1[5-9]|20)\d\d)(?:년(?!대)|(?![\w%]|[.,]\d))")
 
 
+# Words that follow a command's name in a sentence without being a subcommand ("is git faster than ...", "who
+# maintains git these days").
+_NOT_SUBCOMMANDS = frozenset("these those this that it its itself and or but so then than still also now today be been "
+                             "has have had not just really even better worse faster slower more less very much "
+                             "first later".split())
+
+
+def unknown_commands(question: str, vocab: NotesVocabulary) -> list[str]:
+    """Commands of the notes' command families that the notes never write ("git bisect" in notes whose code is
+    `git commit`, `git log`, ...): a subcommand is a name, however ordinary an English word it is ("blame")."""
+    found = []
+    for head, words in vocab.commands.items():
+        for match in re.finditer(rf"(?<![\w-]){re.escape(head)}\s+([a-z][a-z0-9-]*)", question, re.IGNORECASE):
+            word = match.group(1).lower()
+            if (word not in words and word not in QUESTION_WORDS and word not in _NOT_SUBCOMMANDS
+                    and not word.endswith("ly") and not vocab.knows_latin(word)):
+                found.append(f"{head} {word}")
+    return found
+
+
 def unknown_terms(question: str, vocab: NotesVocabulary, rules: "Rules | None" = None,
                   evidence_score: float = float("-inf"), line_cosine: float = 0.0) -> list[str]:
     """Salient terms of the question (names, numbers, Korean topic nouns) that the notes never use."""
@@ -129,6 +149,7 @@ def unknown_terms(question: str, vocab: NotesVocabulary, rules: "Rules | None" =
         # "1.5", "80" (GB), "2024": a number the notes never state is a fact they can't give
         if number_key(match.group(0)) not in vocab.numbers and not _inside_latin(question, match.start()):
             unknown.append(match.group(0))
+    unknown += unknown_commands(question, vocab)
     for match in YEAR.finditer(question):
         # "2024년 한국 GDP", "the inflation of 1974": a year the notes never state dates a fact they can't give
         if number_key(match.group(1)) not in vocab.numbers and match.group(0) not in unknown:

@@ -89,8 +89,11 @@ _SLOTS = {
                            re.IGNORECASE),
                 re.compile(r"\bv?\d+\.\d+|버전\s*\d|version\s*\d", re.IGNORECASE)),
     # who invented / coined / founded something: answered only by a line that names a person on that topic
-    "person": (re.compile(r"\bwho (?:first|originally|coined|invented|founded|created|came up|developed|built)\b|"
-                          r"누가 ?(?:처음|만들|발명|창시|개발)|창시자|발명자|만든 ?사람|창업자", re.IGNORECASE),
+    "person": (re.compile(r"\bwho (?:first|originally|coined|invented|founded|created|came up|developed|built|"
+                          r"designed|discovered|proposed)\b|"
+                          r"누가 ?(?:처음|만들|발명|창시|개발|설계|디자인|고안|발견)|창시자|발명자|만든 ?사람|창업자|"
+                          # "로고 디자인한 사람 누구임?": who did a deed, in any verb
+                          r"[가-힣]+한 ?사람(?:이|은)? ?누구", re.IGNORECASE),
                re.compile(r"\b(?:invented|coined|founded|created|developed|proposed|published|written) by\b|\bfounder|"
                           r"\binventor|발명|창시|창업자|제안|발표", re.IGNORECASE)),
     # the student wants a forecast or an opinion: the notes make none
@@ -131,6 +134,9 @@ _SLOTS = {
                                r"faster|slower|higher|lower|bigger|larger|smaller|cheaper|[a-z]{2,}er(?= *(?:\?|$|for|to|in|at|on)))\b|"
                                r"\b(?:does|do|did)\b[^?]{1,40}\bor\b[^?]{1,40}?\b(?:do|does|did) (?:more|less|better|"
                                r"worse)\b|"
+                               # "is git faster than mercurial?"
+                               r"^\s*(?:is|are|was|were|does|do|did)\b[^?]{1,40}\b(?:more \w+|less \w+|better|worse|"
+                               r"[a-z]{2,}er) than\b|"
                                r"(?:중(?:에서?)?|이랑|랑|하고|와|과) ?[^?.]{0,20}?(?:어느|어떤|뭐|무엇|어디|누가)[^?.]{0,10}?더 |"
                                r"(?:어느|어떤) ?(?:쪽|것|게)[이가]? ?더", re.IGNORECASE),
                     re.compile(r"\bthan\b|\bmore\b|\bless\b|\bmost\b|\bleast\b|\b\w+er than\b|\bunlike\b|"
@@ -141,7 +147,7 @@ _SLOTS = {
     "current": (re.compile(r"\bright now\b|\bcurrent(?:ly)?\b|\bat the moment\b|\bthese days\b|\bnowadays\b|"
                            r"\bas of (?:today|now)\b|\btoday(?:'s|’s)?\b|\bthis year(?:'s|’s)?\b|지금|현재|요즘|올해|"
                            r"오늘날", re.IGNORECASE),
-                re.compile(r"\bcurrent(?:ly)?\b|\bnow\b|\btoday\b|\bas of\b|\bthese days\b|현재|지금|요즘|오늘날|"
+                re.compile(r"\bcurrent(?:ly)?\b|\bright now\b|\btoday\b|\bas of\b|\bthese days\b|현재|지금|요즘|오늘날|"
                            r"올해", re.IGNORECASE)),
     "url": (re.compile(r"\burl\b|\b(?:the|a|any|its|web) link\b|\blinks? (?:to|for)\b|\bwebsite\b|\bweb address\b|\bweb ?page\b|\bhomepage\b|링크|주소|웹사이트|홈페이지", re.IGNORECASE),
             re.compile(r"https?://|www\.", re.IGNORECASE)),
@@ -231,7 +237,9 @@ def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = ""
                 vocab: "NotesVocabulary | None" = None) -> bool:
     """Whether the lines hold what the slot asks for. ``titles``: the evidence sections' titles, one per line;
     ``vocab``: the notes' vocabulary (a counted noun in a language the notes are not written in can't be matched)."""
-    if slot == "person" and any(_names_a_person(line) and _shares_topic(line, question)
+    same_language = vocab is None or vocab.writes(_language_of(question))
+    if slot == "person" and any(_names_a_person(line) and (_shares_topic(line, question) if same_language
+                                                           else about_question(line, question, vocab))
                                 for line in lines_text.splitlines()):
         return True   # "Who came up with comparative advantage?" where the line on it names David Ricardo
     if slot == "count" and vocab is not None and not vocab.writes(_language_of(counted_noun(question))):
@@ -252,7 +260,9 @@ def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = ""
         # "몇 kg", "몇 배", "latency in milliseconds": a number in that unit answers it, not the notes' "50개" or
         # "1970년대" that retrieval happened to bring along
         unit = asked_unit(question)
-        if unit:
+        # (a unit in a language the notes are not written in can't be matched: "몇 자리" on English notes that
+        # say "40 hex characters")
+        if unit and (vocab is None or vocab.writes(_language_of(unit))):
             return bool(re.search(r"\d[\d.,]*\s*(?:" + re.escape(unit) + ")", lines_text, re.IGNORECASE))
     if slot in TOPIC_BOUND and question:
         # "How many seconds does one turn of the Krebs cycle take?" is not answered by "1958년" on DNA replication
@@ -263,7 +273,7 @@ def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = ""
 
 
 # Slots whose content (a number, an amount of time) means nothing apart from what it measures.
-TOPIC_BOUND = frozenset({"number", "duration", "comparative"})
+TOPIC_BOUND = frozenset({"number", "duration", "comparative", "steps"})
 
 
 # Words that ask for a quantity rather than name what is measured ("how many", "개수", "얼마나").

@@ -23,6 +23,8 @@ class NotesVocabulary:
     section_count: dict = field(default_factory=dict)   # token -> how many section texts use it
     # the languages the notes are written in ("ko", "en"); a word of another language can't be looked up in them
     languages: set[str] = field(default_factory=lambda: {"ko", "en"})
+    # the commands the notes write in code (`git commit -m`): first word -> the words they put after it
+    commands: dict = field(default_factory=dict)
     _hangul_sounds: set | None = field(default=None, repr=False, compare=False)   # derived, built on first use
     _loanwords: LoanwordMap | None = field(default=None, repr=False, compare=False)   # derived, built on first use
 
@@ -34,6 +36,7 @@ class NotesVocabulary:
         for text in texts:
             for token in set(tokenize(text)):
                 vocab.section_count[token] = vocab.section_count.get(token, 0) + 1
+        vocab.commands = command_words(texts)
         for text in texts + [f"{e.ko} {e.en}" for e in glossary_entries]:
             vocab.latin.update(latin_key(w) for w in LATIN_WORD.findall(text))
             vocab.numbers.update(number_key(n) for n in NUMBER.findall(text))
@@ -41,7 +44,7 @@ class NotesVocabulary:
                 vocab.korean.update(t for t in tokenize(text) if HANGUL.search(t))
         return vocab
 
-    FORMAT = 2
+    FORMAT = 3
 
     def save(self, path) -> None:
         """Best effort, atomic: a cache that cannot be written costs the next process seconds, never an answer."""
@@ -52,7 +55,8 @@ class NotesVocabulary:
 
         data = {"format": self.FORMAT, "latin": sorted(self.latin), "korean": sorted(self.korean),
                 "numbers": sorted(self.numbers), "text": self.text, "section_count": self.section_count,
-                "languages": sorted(self.languages)}
+                "languages": sorted(self.languages),
+                "commands": {head: sorted(words) for head, words in self.commands.items()}}
         try:
             fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=".vocabulary-")
             with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -72,7 +76,8 @@ class NotesVocabulary:
             if data.get("format") != cls.FORMAT:
                 return None
             return cls(set(data["latin"]), set(data["korean"]), set(data["numbers"]), data["text"],
-                       dict(data["section_count"]), set(data["languages"]))
+                       dict(data["section_count"]), set(data["languages"]),
+                       {head: set(words) for head, words in data["commands"].items()})
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -102,6 +107,26 @@ class NotesVocabulary:
         # "NVLink4" / "H100-SXM": judge the pieces; "GPUs" -> "gpu" is handled by the stemmer
         pieces = [p for p in re.split(r"[\-+.]|(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", key) if p]
         return len(pieces) > 1 and all(p in self.latin or p.isdigit() and p in self.numbers for p in pieces)
+
+
+# A command family: a first word the notes' code spans start with this often ("git", "pip", "kubectl").
+COMMAND_FAMILY_SPANS = 3
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def command_words(texts) -> dict:
+    """The notes' command families: each first word of at least COMMAND_FAMILY_SPANS code spans, with every word
+    that follows it in one of them (`git commit -m "msg"` -> git: {commit}). Notes with no code have none."""
+    spans = [m.group(1).split() for text in texts for m in _CODE_SPAN.finditer(text)]
+    heads: dict[str, int] = {}
+    for words in spans:
+        if len(words) >= 2 and re.fullmatch(r"[a-z][\w.-]*", words[0]):
+            heads[words[0]] = heads.get(words[0], 0) + 1
+    families = {head: set() for head, count in heads.items() if count >= COMMAND_FAMILY_SPANS}
+    for words in spans:
+        if words and words[0] in families and len(words) >= 2:
+            families[words[0]].add(words[1].lower())
+    return families
 
 
 def latin_key(word: str) -> str:

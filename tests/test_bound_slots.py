@@ -66,3 +66,34 @@ def test_a_year_the_notes_never_state_is_a_term_they_lack():
     assert "2024년" in unknown_terms("2024년 침식 속도 얼마였어?", vocab)
     assert "1912년" not in unknown_terms("1912년에 베게너가 뭘 발표했어?", vocab)
     assert not YEAR.search("1970년대 지질학") and not YEAR.search("the 1970s") and not YEAR.search("RTX 2080 card")
+
+
+def test_a_unit_in_a_language_the_notes_are_not_written_in_is_not_matched_by_its_word():
+    english_notes = NotesVocabulary.build(["A river cuts 40 centimetres of rock a year."], languages=("en",))
+    question = "강물은 1년에 바위를 몇 센티미터 깎아?"
+    assert slot_filled("number", "A river cuts 40 centimetres of rock a year.", question, vocab=english_notes)
+    korean_notes = NotesVocabulary.build(["강물은 1년에 바위를 40 센티미터 깎는다."], languages=("ko",))
+    assert not slot_filled("number", "강물은 1년에 바위를 40 밀리미터 깎는다.", question, vocab=korean_notes)
+
+
+def test_a_subcommand_the_notes_never_write_is_a_term_they_lack():
+    from rag.vocabulary import command_words
+    notes = ["Save a sample: `rockctl sample add granite`", "List them: `rockctl sample list`",
+             "Weigh one: `rockctl weigh granite`", "Erosion wears rock away."]
+    vocab = NotesVocabulary.build(notes, languages=("en",))
+    assert command_words(notes) == {"rockctl": {"sample", "weigh"}}
+    assert "rockctl polish" in unknown_terms("how do I use rockctl polish on a sample?", vocab)
+    assert "rockctl polish" in unknown_terms("rockctl polish는 뭐하는 명령어야?", vocab)
+    assert not [t for t in unknown_terms("what does rockctl weigh do?", vocab) if t.startswith("rockctl")]
+    # a word after the name that is no subcommand: "is rockctl faster than ...", "who maintains rockctl these days"
+    assert not [t for t in unknown_terms("who wrote rockctl originally, and is rockctl faster now?", vocab)
+                if t.startswith("rockctl")]
+    assert NotesVocabulary.build(["Erosion wears rock away."]).commands == {}   # notes with no code: no families
+
+
+def test_who_did_a_deed_asks_for_a_person_in_a_line_on_that_topic():
+    assert "person" in asked_slots("who designed the first seismograph?")
+    assert "person" in asked_slots("지진계 디자인한 사람 누구임?")
+    assert not slot_filled("person", "Seismograph : records ground motion.\nCharles Richter defined magnitude in 1935.",
+                           "who designed the first seismograph?")
+    assert "comparative" in asked_slots("is granite harder than sandstone?")
