@@ -19,6 +19,7 @@ from .index.keyword import BM25Index
 from .index.question_bank import QuestionBank, rerank
 from .text.glossary import Glossary
 from .text.loanwords import LoanwordMap
+from .text.question_words import HANGUL
 from .text.tokenize import tokenize
 from .types import Chunk, Hit
 
@@ -88,6 +89,7 @@ class Retriever:
         self.embedder = embedder
         self.glossary = glossary
         self.loanwords = LoanwordMap(chunk_tokens)
+        self.languages = {chunk.language for chunk in chunks}
         if settings.fusion not in FUSIONS:
             raise ConfigError(f"Unknown fusion {settings.fusion!r}: set RAG_FUSION to one of {', '.join(FUSIONS)}.")
         self.settings = settings
@@ -99,6 +101,9 @@ class Retriever:
         query_tokens = tokenize(question)
         # the glossary adds the other language's term; the loanword map the Latin word a Hangul one spells
         expanded = self.loanwords.expand(question, self.glossary.expand(query_tokens)) if use_glossary else query_tokens
+        if use_glossary and "en" not in self.languages and not HANGUL.search(question):
+            # an English question on notes with no English: their Hangul loanwords are its words ("helicase")
+            expanded = self.loanwords.expand_latin(expanded)
         ranked_legs: dict[str, list[tuple[int, float]]] = {}
         features: dict = {}
         if "keyword" in legs:

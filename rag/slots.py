@@ -276,6 +276,10 @@ def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = ""
 TOPIC_BOUND = frozenset({"number", "duration", "comparative", "steps"})
 
 
+# A word in at least this share of the notes' sections is the course's subject, not what one line is about.
+SUBJECT_SHARE = 0.5
+
+
 # Words that ask for a quantity rather than name what is measured ("how many", "개수", "얼마나").
 _MEASURE_WORDS = frozenset("many much number numbers amount total typical typically roughly about approximately "
                            "long time fast high big large small take takes 몇 개수 갯수 수 얼마 얼마나 숫자 수치 보통 "
@@ -288,6 +292,9 @@ def about_question(line: str, question: str, vocab: "NotesVocabulary | None" = N
     of a language the notes are not written in) binds nothing: True."""
     topic = {t for t in tokenize(question) if len(t) >= 2 and t.lower() not in QUESTION_WORDS
              and t not in KO_FRAME_NOUNS and t.lower() not in _MEASURE_WORDS and not t.isdigit()}
+    if vocab is not None and vocab.sections >= 2:
+        # the course's subject ("git" in notes on Git, "세포" in cell biology) is in most sections: no sign of topic
+        topic = {t for t in topic if vocab.section_count.get(t, 0) < SUBJECT_SHARE * vocab.sections}
     language = _language_of(question)
     if not vocab.writes(language) if vocab is not None else _language_of(line) != language:
         # a question in a language the notes are not written in shares with them only the names and acronyms

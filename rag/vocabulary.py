@@ -25,6 +25,7 @@ class NotesVocabulary:
     languages: set[str] = field(default_factory=lambda: {"ko", "en"})
     # the commands the notes write in code (`git commit -m`): first word -> the words they put after it
     commands: dict = field(default_factory=dict)
+    sections: int = 0                                # how many section texts section_count counted
     _hangul_sounds: set | None = field(default=None, repr=False, compare=False)   # derived, built on first use
     _loanwords: LoanwordMap | None = field(default=None, repr=False, compare=False)   # derived, built on first use
 
@@ -33,6 +34,7 @@ class NotesVocabulary:
         vocab = cls(languages=set(languages))
         texts = list(texts)
         vocab.text = "\n".join(texts).lower()
+        vocab.sections = len(texts)
         for text in texts:
             for token in set(tokenize(text)):
                 vocab.section_count[token] = vocab.section_count.get(token, 0) + 1
@@ -44,7 +46,7 @@ class NotesVocabulary:
                 vocab.korean.update(t for t in tokenize(text) if HANGUL.search(t))
         return vocab
 
-    FORMAT = 3
+    FORMAT = 4
 
     def save(self, path) -> None:
         """Best effort, atomic: a cache that cannot be written costs the next process seconds, never an answer."""
@@ -56,7 +58,8 @@ class NotesVocabulary:
         data = {"format": self.FORMAT, "latin": sorted(self.latin), "korean": sorted(self.korean),
                 "numbers": sorted(self.numbers), "text": self.text, "section_count": self.section_count,
                 "languages": sorted(self.languages),
-                "commands": {head: sorted(words) for head, words in self.commands.items()}}
+                "commands": {head: sorted(words) for head, words in self.commands.items()},
+                "sections": self.sections}
         try:
             fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=".vocabulary-")
             with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -77,7 +80,7 @@ class NotesVocabulary:
                 return None
             return cls(set(data["latin"]), set(data["korean"]), set(data["numbers"]), data["text"],
                        dict(data["section_count"]), set(data["languages"]),
-                       {head: set(words) for head, words in data["commands"].items()})
+                       {head: set(words) for head, words in data["commands"].items()}, int(data["sections"]))
         except (OSError, ValueError, KeyError, TypeError):
             return None
 

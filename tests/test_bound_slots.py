@@ -28,8 +28,8 @@ def test_a_number_answers_only_in_a_line_about_what_is_asked():
 
 
 def test_a_question_in_another_language_binds_only_to_names_the_notes_write():
-    korean_notes = NotesVocabulary.build(["베게너 (Wegener)가 대륙 이동설을 발표했다. 암석 (rock)은 광물로 이루어진다."],
-                                         languages=("ko",))
+    korean_notes = NotesVocabulary.build(["베게너 (Wegener)가 대륙 이동설을 발표했다.", "암석 (rock)은 광물로 이루어진다.",
+                                          "사암은 모래가 굳은 퇴적암이다."], languages=("ko",))
     # nothing of "how many grains" can be looked for in Korean lines: the number there is not judged by topic
     assert about_question("사암은 모래 알갱이 100만 개가 뭉친 것", "How many grains make up sandstone?", korean_notes)
     # "Wegener" is written in the notes as it is asked: a line without it is about something else
@@ -97,3 +97,12 @@ def test_who_did_a_deed_asks_for_a_person_in_a_line_on_that_topic():
     assert not slot_filled("person", "Seismograph : records ground motion.\nCharles Richter defined magnitude in 1935.",
                            "who designed the first seismograph?")
     assert "comparative" in asked_slots("is granite harder than sandstone?")
+
+
+def test_the_course_subject_is_no_sign_of_what_a_line_is_about():
+    sections = ["Rock : a solid of minerals. Granite rock cools from magma.", "Rock cycle : rock erodes into sand.",
+                "Sandstone rock forms from sand grains.", "Erosion : rivers wear rock away."]
+    vocab = NotesVocabulary.build(sections, languages=("en",))
+    # "rock" is in every section: the line on sandstone says nothing about how fast granite cools
+    assert not about_question("Sandstone rock forms from 2 layers of sand.", "How fast does granite rock cool?", vocab)
+    assert about_question("Granite rock cools 3 cm a year.", "How fast does granite rock cool?", vocab)

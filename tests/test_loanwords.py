@@ -82,3 +82,11 @@ def test_the_embedder_reads_spelled_acronyms_in_latin_letters():
     # ordinary words stay: no notes acronym reads them ("이유" = e+u, "비디오" = b+d+o), and one letter is no acronym
     for question in ("이유가 뭐야? 비디오 오디오 지도 아이", "What is a GPU?"):
         assert loanwords.with_latin_acronyms(question) == question
+
+
+def test_an_english_word_finds_the_hangul_loanword_of_korean_notes():
+    from rag.text.loanwords import LoanwordMap
+    loanwords = LoanwordMap([["헬리케이스", "는", "이중", "나선", "을", "푼다"], ["마그마", "가", "식어", "굳는다"]])
+    assert loanwords.hangul_words("helicase") == ("헬리케이스",)
+    assert "마그마" in loanwords.expand_latin(("magma", "cools"))
+    assert loanwords.expand_latin(("rock",)) == ("rock",)      # a short word matches too much: left as it is

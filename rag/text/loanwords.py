@@ -104,7 +104,15 @@ class LoanwordMap:
     def __init__(self, token_sequences):
         self._words: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
         self._latin: set[str] = set()
+        # the other way: the notes' Hangul loanwords by sound, for a question in Latin letters ("helicase" ->
+        # "헬리케이스" of Korean notes)
+        self._hangul: dict[tuple[str, ...], set[str]] = {}
         for tokens in token_sequences:
+            for token in tokens:
+                if len(token) >= MIN_SYLLABLES and _HANGUL_WORD.fullmatch(token):
+                    skeleton = hangul_skeleton(token)
+                    if consonant_count(skeleton) >= MIN_CLASSES:
+                        self._hangul.setdefault(skeleton, set()).add(token)
             latin = [t if _LATIN_TOKEN.fullmatch(t) else None for t in tokens]
             for i, word in enumerate(latin):
                 if word is None:
@@ -147,6 +155,16 @@ class LoanwordMap:
                     break
         return tokens + tuple(extra)
 
+    def hangul_words(self, latin_word: str) -> tuple[str, ...]:
+        """The notes' Hangul words that spell this Latin word, or () ("helicase" -> ("헬리케이스",))."""
+        return tuple(sorted(self._hangul.get(latin_skeleton(latin_word), ())))
+
+    def expand_latin(self, tokens: tuple[str, ...]) -> tuple[str, ...]:
+        """Add the notes' Hangul spelling of every Latin token of a question (for notes not written in English)."""
+        present = set(tokens)
+        extra = [h for t in tokens if _LATIN_TOKEN.fullmatch(t) and len(t) >= 4 for h in self.hangul_words(t)]
+        return tokens + tuple(dict.fromkeys(h for h in extra if h not in present))
+
     def with_latin_acronyms(self, question: str) -> str:
         """The question with every Hangul-spelled acronym of the notes in Latin letters ("씨피유랑 지피유 중" ->
         "CPU랑 GPU 중"), particles kept: what the embedder reads. The notes write CPU, GPU, LLM in Latin letters,
@@ -163,6 +181,7 @@ class LoanwordMap:
 
 _LATIN_TOKEN = re.compile(r"[a-z][a-z\-]*")
 _HANGUL_RUN = re.compile(r"[가-힣]{2,}")
+_HANGUL_WORD = re.compile(r"[가-힣]+")
 
 
 def _stems(run: str):
