@@ -10,8 +10,8 @@ import time
 from dataclasses import dataclass, replace
 from typing import Iterator
 
-from .answerability import (ANSWER, PARTIAL, REFUSE, NotesVocabulary, asked_slots, asks_every_mention, assess,
-                            combine_parts, frames_a_mention_question, quoted_terms, slot_filled, split_parts,
+from .answerability import (ANSWER, PARTIAL, REFUSE, Coverage, NotesVocabulary, asked_slots, asks_every_mention,
+                            assess, combine_parts, frames_a_mention_question, quoted_terms, slot_filled, split_parts,
                             weakly_retrieved)
 from .citations import attach_citations, strip_invalid_markers
 from .claims import ClaimChecker, SentenceCheck, checked_sentences, strip_markers
@@ -242,48 +242,54 @@ class Answerer:
 
     # -- pipeline -----------------------------------------------------------------------------------
     def _run(self, question: str, history) -> Iterator:
+        """The pipeline: the question as asked -> the standalone question -> what the notes cover -> the answer."""
         timings: dict[str, float] = {}
         start = time.perf_counter()
         clean, language, notice = prepare_question(question, self.settings.max_question_chars)
         standalone = self._standalone(clean, history, language)
         timings["rewrite"] = _ms(start)
+        found, coverage = self._decide(standalone, language, timings)
+        base = dict(question=clean, language=language, timings=timings, notice=notice, coverage=coverage)
+        if coverage is None or coverage.outcome == REFUSE:
+            yield self._refusal(found.hits, base)
+            return
+        if coverage.outcome == ANSWER and self._judge_applies(coverage, found):
+            mark = time.perf_counter()
+            uncovered = self._judged_uncovered(standalone, language, found.evidence)
+            timings["judge"] = _ms(mark)
+            if uncovered:
+                base["notice"] = " ".join(filter(None, [notice, message("judge_no", language)]))
+                yield self._refusal(found.hits, base)
+                return
+        yield from self._respond(standalone, found, base, start)
+
+    def _decide(self, standalone: str, language: str, timings: dict) -> tuple["Gathered", Coverage | None]:
+        """What is retrieved for the question and what the notes cover of it (None: nothing was retrieved)."""
         mark = time.perf_counter()
         retrieval_text = self._bridged(standalone, language)
         found = self.gather(retrieval_text, language)
         timings["retrieve"] = _ms(mark)
+        if not found.hits:
+            return found, None
         # a question retrieved with its translation into the notes' language scores like neither kind of question
         threshold = self.settings.bridged_threshold if retrieval_text != standalone else self.threshold(language)
-        retrieval, hits, sections, evidence, weights, score = (found.retrieval, found.hits, found.sections,
-                                                               found.evidence, found.weights, found.score)
-        base = dict(question=clean, language=language, timings=timings, notice=notice)
-        if not hits:
-            yield self._refusal(hits, base)
-            return
-        coverage = assess(standalone, language, "\n".join(line.text for line in evidence), score,
+        coverage = assess(standalone, language, "\n".join(line.text for line in found.evidence), found.score,
                           threshold, self.vocabulary(), named_in_notes=bool(found.reference),
-                          line_cosine=retrieval.features.get("line_dense_top", 0.0),
-                          evidence_titles=evidence_titles(evidence))
+                          line_cosine=found.retrieval.features.get("line_dense_top", 0.0),
+                          evidence_titles=evidence_titles(found.evidence))
         if weakly_retrieved(coverage) and not found.reference:
             by_parts = self._judge_by_parts(standalone, language)
             if by_parts is not None:
                 found, coverage = by_parts
-                retrieval, hits, sections, evidence, weights, score = (found.retrieval, found.hits, found.sections,
-                                                                       found.evidence, found.weights, found.score)
-        base["coverage"] = coverage
-        if coverage.outcome == REFUSE:
-            yield self._refusal(hits, base)
-            return
-        if coverage.outcome == ANSWER and self._judge_applies(coverage, found):
-            mark = time.perf_counter()
-            uncovered = self._judged_uncovered(standalone, language, evidence)
-            timings["judge"] = _ms(mark)
-            if uncovered:
-                base["notice"] = " ".join(filter(None, [notice, message("judge_no", language)]))
-                yield self._refusal(hits, base)
-                return
+        return found, coverage
+
+    def _respond(self, standalone: str, found: "Gathered", base: dict, start: float) -> Iterator:
+        """The answer to a question the notes cover (in whole or in part): generated, checked and cited."""
+        coverage, language, timings, notice = base["coverage"], base["language"], base["timings"], base["notice"]
+        hits, sections, evidence = found.hits, found.sections, found.evidence
         asked = coverage.covered_question if coverage.outcome == PARTIAL else standalone
         request = GenerationRequest(asked, language, hits, [], self.settings.max_new_tokens, sections,
-                                    retrieval.expanded_tokens, weights, evidence)
+                                    found.retrieval.expanded_tokens, found.weights, evidence)
         mark = time.perf_counter()
         if coverage.outcome == PARTIAL:
             # the partial lead says what is missing and opens the answer; no second lead after it
@@ -308,8 +314,7 @@ class Answerer:
         if not text.strip():
             yield self._refusal(hits, base, generator_label)
             return
-        valid = {hit.section for hit in hits}
-        text = strip_invalid_markers(text, valid).strip()
+        text = strip_invalid_markers(text, {hit.section for hit in hits}).strip()
         citations = attach_citations(text, hits, sections, self._bilingual_tokens, evidence)
         if coverage.outcome == PARTIAL:
             text = lead + "\n\n" + text
@@ -379,6 +384,11 @@ class Answerer:
             return text, self.extractive.label, "", False
         if mode == "select":
             return (yield from self._select_lines(request))
+        return (yield from self._write_checked(request))
+
+    def _write_checked(self, request: GenerationRequest):
+        """The model writes; each sentence is shown only once the claim check passes it (``rag.claims``). Yields
+        text as it may be shown; returns (text, generator label, notice, the LLM said NOT_IN_NOTES)."""
         shown: list[str] = []
         kept: list[SentenceCheck] = []
         try:
