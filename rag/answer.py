@@ -32,6 +32,7 @@ LANGUAGE_NAMES = {"ko": "Korean (한국어)", "en": "English"}
 REFUSAL_MARKER = "NOT_IN_NOTES"
 JUDGE_TOKENS = 3        # "YES" / "NO": the verdict is the first word
 SELECT_TOKENS = 16      # "3, 1, 5": line numbers only
+OFF_TOPIC_FITTED_FOR = "multilingual-e5-small"   # the encoder the off-topic margins were measured with
 SELECT_MAX_LINES = 3    # set by hand: an answer is a few lines; the readers marked long line lists "partial"
 _FOLLOW_UP_CUES = re.compile(
     r"^(그럼|그러면|그건|그것|그게|이건|이것|저건|또|그리고|and\b|what about\b|how about\b|and its\b|its\b|it\b|"
@@ -230,6 +231,19 @@ class Answerer:
             return self.settings.refusal_threshold
         return self.settings.cross_language_threshold
 
+    def off_topic(self, features: dict, language: str) -> bool:
+        """The question is nearer an everyday question no course answers (rag/prompts/off_topic.json) than any
+        line of the notes, by more than the margin for its language: the notes' own lines calibrate it, so notes
+        on cooking raise the bar themselves. A question in a language the notes are not written in is farther
+        from every line by construction: a wider margin."""
+        if "off_topic_top" not in features or "line_dense_top" not in features:
+            return False
+        if OFF_TOPIC_FITTED_FOR not in str(getattr(self.retriever.embedder, "model_id", "")):
+            return False    # another encoder's cosines live on another scale: the margins say nothing of them
+        margin = (self.settings.off_topic_margin if self.vocabulary().writes(language)
+                  else self.settings.cross_language_off_topic_margin)
+        return features["off_topic_top"] - features["line_dense_top"] > margin
+
     # -- public -------------------------------------------------------------------------------------
     def answer(self, question: str, history=None, stream: bool = False):
         events = self._run(question, history)
@@ -276,7 +290,8 @@ class Answerer:
         coverage = assess(standalone, language, "\n".join(line.text for line in found.evidence), found.score,
                           threshold, self.vocabulary(), named_in_notes=bool(found.reference),
                           line_cosine=found.retrieval.features.get("line_dense_top", 0.0),
-                          evidence_titles=evidence_titles(found.evidence))
+                          evidence_titles=evidence_titles(found.evidence),
+                          off_topic=self.off_topic(found.retrieval.features, language))
         if weakly_retrieved(coverage) and not found.reference:
             by_parts = self._judge_by_parts(standalone, language)
             if by_parts is not None:

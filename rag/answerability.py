@@ -368,6 +368,7 @@ def split_parts(question: str) -> list[str]:
 
 
 WEAK_EVIDENCE = "weak retrieval evidence"
+OFF_TOPIC = "nearer an everyday question than any line of the notes"
 
 
 def weakly_retrieved(coverage: Coverage) -> bool:
@@ -402,15 +403,20 @@ _EXAM_TAG = re.compile(r"^\s*[\[(【]\s*[^\])】]{1,24}[\])】]\s*")
 
 def assess(question: str, language: str, evidence_text: str, evidence_score: float, threshold: float,
            vocab: NotesVocabulary, rules: Rules | None = None, named_in_notes: bool = False,
-           line_cosine: float = 0.0, evidence_titles: str = "") -> Coverage:
+           line_cosine: float = 0.0, evidence_titles: str = "", off_topic: bool = False) -> Coverage:
     """The three-way decision. ``evidence_text``: the lines an answer would use, one per line;
     ``line_cosine``: the question's cosine with its closest line of the notes (0 when unknown);
-    ``evidence_titles``: the titles of the sections those lines come from, one per line.
+    ``evidence_titles``: the titles of the sections those lines come from, one per line;
+    ``off_topic``: the question is nearer an everyday question no course answers than any line of the notes.
 
     ``named_in_notes``: the question names a chapter or section of the notes (``rag.structure``), so weak
     retrieval evidence is no reason to refuse it; what it asks beyond that is still checked."""
     rules = rules or DEFAULT_RULES
     coverage = Coverage(ANSWER, evidence_score=evidence_score)
+    if off_topic and not named_in_notes:
+        coverage.outcome = REFUSE
+        coverage.reasons.append(OFF_TOPIC)
+        return coverage
     if evidence_score < threshold:
         if named_in_notes:
             coverage.let_through = "named"

@@ -92,6 +92,13 @@ class Settings:
     # hist-joseon-ko: its English questions' false refusals 0.23 -> 0.03, refusal recall 0.53 -> 0.47
     # (evals/reports/courses/README.md). The bundled course is written in both languages: never cross-language.
     cross_language_threshold: float = -0.3
+    # a question whose cosine with the nearest everyday question of rag/prompts/off_topic.json exceeds its cosine with
+    # the nearest line of the notes by more than this is off topic. Same language: the largest such gap of a covered
+    # question of the bundled dev split was 0.040 (646 answer + 98 partial items); cross-language: 0.080 on the covered
+    # cross-language items of bio-cell-ko, econ-intro-en and git-basics-en (hist-joseon-ko held out). Both set just
+    # above (evals/reports/off_topic/README.md).
+    off_topic_margin: float = 0.045
+    cross_language_off_topic_margin: float = 0.085
     # with a language model, a question in a language the notes are not written in is retrieved together with the
     # model's translation of it (rag/prompts/translate.txt); false = retrieved as asked
     bridge_questions: bool = True

@@ -90,6 +90,7 @@ class Retriever:
         self.glossary = glossary
         self.loanwords = LoanwordMap(chunk_tokens)
         self.languages = {chunk.language for chunk in chunks}
+        self._off_topic: np.ndarray | None = None      # the off-topic questions' vectors, embedded on first use
         if settings.fusion not in FUSIONS:
             raise ConfigError(f"Unknown fusion {settings.fusion!r}: set RAG_FUSION to one of {', '.join(FUSIONS)}.")
         self.settings = settings
@@ -123,6 +124,9 @@ class Retriever:
             ranked_legs["lines"] = self.lines.ranked(line_cosines, self.chunk_sections, self.settings.candidates)
             features.update({"line_" + name: value for name, value in _dense_features(line_cosines).items()})
             by_line = LineCosines(self.line_positions, line_cosines)
+        if "dense" in legs or use_lines:
+            # how close the question is to everyday questions no course answers (rag/prompts/off_topic.json)
+            features["off_topic_top"] = float((self._off_topic_vectors() @ vector).max())
         hits = self._fuse(ranked_legs)
         if self.questions is not None and self.settings.question_prior_weight > 0 and ("dense" in legs or use_lines):
             # labelled questions like this one re-order the top hits (rag/index/question_bank.py)
@@ -131,6 +135,12 @@ class Retriever:
         hits = hits[:k]
         features["coverage"] = _coverage(query_tokens, hits[:3], self.chunks_tokens_of)
         return Retrieval(hits, query_tokens, expanded, features, by_line)
+
+    def _off_topic_vectors(self) -> np.ndarray:
+        if self._off_topic is None:
+            from .prompts import off_topic_questions
+            self._off_topic = self.embedder.embed_queries(off_topic_questions())
+        return self._off_topic
 
     def search(self, question: str, k: int | None = None, legs=None, glossary: bool | None = None) -> list[Hit]:
         return self.retrieve(question, k, legs, glossary).hits

