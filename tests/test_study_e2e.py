@@ -318,4 +318,11 @@ def test_the_teacher_brings_a_course_as_pdf(app, browser, shots, tmp_path):
     assert catalog.registered(app["home"])["gpu-week-3"].endswith("courses/gpu-week-3")
     assert (app["home"] / "courses" / "gpu-week-3" / "lecture3.pdf").is_file()
     page.screenshot(path=str(shots / "teacher_bring.png"), full_page=True)
+    # the chat's course picker lists the new course at once, no reload
+    page.get_by_role("tab", name=re.compile("Chat")).click()
+    picker = page.locator("#rag-course input")
+    picker.wait_for(timeout=TIMEOUT_MS)
+    picker.click()
+    page.get_by_role("option", name=re.compile("GPU Week 3")).wait_for(timeout=TIMEOUT_MS)
+    page.screenshot(path=str(shots / "teacher_bring_picker.png"))
     page.close()

@@ -153,3 +153,22 @@ def test_the_tab_says_how_to_set_the_password_when_none_is_set(tmp_path, monkeyp
     on = parts(build_ui(FakeEngine()))
     assert on["rag-teacher-password"].type == "password" and "rag-teacher-off" not in on
     assert on["rag-teacher-figures"].visible is False            # nothing shown before the password
+
+
+def test_a_course_brought_in_the_teacher_tab_refreshes_the_course_picker(tmp_path, monkeypatch):
+    """No reload needed: the "Bring a course" button's event is followed by the chat picker's refresh (the quiz
+    follows that picker)."""
+    from rag.web.ui import build_ui
+    from tests.test_web_handlers import FakeEngine
+
+    for key in [k for k in __import__("os").environ if k.startswith("RAG_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("RAG_HOME", str(tmp_path))
+    monkeypatch.setenv("RAG_TEACHER_PASSWORD", "pw")
+    page = build_ui(FakeEngine())
+    blocks = {getattr(b, "elem_id", None): b for b in page.blocks.values()}
+    deps = page.config["dependencies"]
+    bring = [d for d in deps if any(target[0] == blocks["rag-bring-go"]._id for target in d["targets"])]
+    assert len(bring) == 1
+    followers = [d for d in deps if d.get("trigger_after") == bring[0]["id"]]
+    assert any(blocks["rag-course"]._id in d["outputs"] for d in followers)

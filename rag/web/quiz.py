@@ -521,7 +521,12 @@ def with_quiz_tab(chat_page: gr.Blocks, engine, concurrency: int = 1, chat=None)
             with gr.Tab("교사 · Teacher", id="teacher", elem_id="rag-tab-teacher"):
                 from .teacher import build_teacher_tab   # the class's questions and quiz figures, by the app's course
 
-                build_teacher_tab(h.settings, sections=lambda: h.sections, bank=h.full_bank, engine=h.engine)
+                teacher = build_teacher_tab(h.settings, sections=lambda: h.sections, bank=h.full_bank,
+                                            engine=h.engine)
+            if picker is not None and "brought" in teacher:
+                # a course the teacher just brought is in the chat's picker (and so the quiz's) without a reload
+                teacher["brought"].then(chat.course_choices, None, picker, concurrency_limit=None,
+                                        show_progress="hidden")
 
         def on_load(saved, chat=None):   # the controls come back as the student left them, with the quiz
             view = h.load(saved)

@@ -346,10 +346,11 @@ def build_teacher_tab(settings, sections=None, bank=None, engine=None) -> dict:
                                               elem_id="rag-bring-title")
                     bring = gr.Button(bilingual("teacher_bring_button"), variant="primary", elem_id="rag-bring-go")
             brought = gr.HTML("", elem_id="rag-bring-message")
-        bring.click(h.bring, [files, course_title, unlocked], [brought, files], concurrency_limit=1)
+        brought_event = bring.click(h.bring, [files, course_title, unlocked], [brought, files], concurrency_limit=1)
     outputs = [summary, gaps, busiest, heatmap, mastery, missed, download]
     light = dict(concurrency_limit=4, show_progress="hidden")
     for trigger in (enter.click, password.submit):
         trigger(h.unlock, [password, unlocked], [unlocked, login, password, message, figures, *outputs], **light)
     refresh.click(h.refresh, [unlocked], outputs, **light)
-    return {"handlers": h, "outputs": outputs}
+    # a course just brought: the page's course pickers can chain a refresh on it (rag/web/quiz.py)
+    return {"handlers": h, "outputs": outputs, "brought": brought_event}
