@@ -19,6 +19,13 @@ _KO_COUNTERS = (r"(?:개|가지|단계|종류|명|대|장|번|년|월|일|시|�
                 r"퍼센트|기가|메가|테라|페타|킬로|밀리|와트)")
 
 
+# Korean counters of one kind of thing (volumes, ships, animals, buildings, places, works, trees, ...): "몇 권이야?"
+# is answered by "N권", not by a list or another number on the same line.
+_KO_KIND = "권|척|마리|채|곳|편|벌|그루|송이|자루|켤레"
+# ... as a counter: the question ends there or a particle follows ("몇 권이야?", "몇 척을"), not a word ("권리")
+_KO_KIND_COUNTERS = r"(?:" + _KO_KIND + r")(?=$|[\s?.!,~]|이|은|는|을|를|가|나|도|씩|쯤|정도|째|만)"
+
+
 # The asked-for slot, and what an evidence line must hold to fill it.
 _SLOTS = {
     # "how many stages?": a count, answered by a number or by a list of lines to count
@@ -40,6 +47,8 @@ _SLOTS = {
                           r"|몇\s*(?:[A-Za-z]{1,5}\b|조|억|천만|백만)"
                           # "초당 몇 뉴클레오타이드", "몇 톤": 몇 before a unit noun that is no counter word
                           r"|몇\s*(?!" + _KO_COUNTERS + r")[가-힣]{2,}"
+                          # "몇 권", "몇 척": a counter of one kind of thing, answered by a number of that kind
+                          r"|몇\s*" + _KO_KIND_COUNTERS +
                           # "what's the failure rate", "how high did unemployment get", "how old": a quantity
                           r"|\bwhat(?:'s|’s| is| was| are| were) the [\w -]{0,40}?\brates?\b"
                           r"|\bhow (?:high|heavy|tall|old|hot|cold)\b",
@@ -238,8 +247,10 @@ def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = ""
     """Whether the lines hold what the slot asks for. ``titles``: the evidence sections' titles, one per line;
     ``vocab``: the notes' vocabulary (a counted noun in a language the notes are not written in can't be matched)."""
     same_language = vocab is None or vocab.writes(_language_of(question))
+    deed = asked_deed(question) if same_language else None
     if slot == "person" and any(_names_a_person(line) and (_shares_topic(line, question) if same_language
                                                            else about_question(line, question, vocab))
+                                and (deed is None or deed.search(line))
                                 for line in lines_text.splitlines()):
         return True   # "Who came up with comparative advantage?" where the line on it names David Ricardo
     if slot == "count" and vocab is not None and not vocab.writes(_language_of(counted_noun(question))):
@@ -310,6 +321,26 @@ def about_question(line: str, question: str, vocab: "NotesVocabulary | None" = N
 _PERSON_LATIN = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]{2,}\b(?!\s+(?:of|and)\b)")
 
 
+# What a "who did it" question asks was done, and the words a line uses for that deed (either language): "거북선을
+#처음 설계한 사람" is not answered by the line saying who first used the ship, "누가 발견했어?" not by who created it.
+_DEEDS = [
+    (r"설계|디자인|design", r"설계|디자인|고안|design|devis"),
+    (r"발견|discover", r"발견|찾아|밝혀|밝힘|밝혔|discover|identif|found that|first (?:saw|observed|described)"),
+    (r"발명|invent", r"발명|고안|만들|만든|제작|창제|invent|devis|built|made|creat"),
+    (r"창시|창업|설립|found(?:ed|er)\b", r"창시|창업|설립|세우|세운|세웠|창설|건국|found|establish|start"),
+    (r"제안|제창|propos", r"제안|제창|주장|propos|suggest|argu|put forward"),
+]
+
+
+def asked_deed(question: str) -> "re.Pattern | None":
+    """The words a line must use for the deed a "who did it" question asks ("설계한 사람" -> design words), or
+    None when it asks no particular deed ("누가 처음", "who originally")."""
+    for asks, says in _DEEDS:
+        if re.search(asks, question, re.IGNORECASE):
+            return re.compile(says, re.IGNORECASE)
+    return None
+
+
 def _names_a_person(text: str) -> bool:
     """A person's name in the lines: two capitalised Latin words ("David Ricardo", "John Maynard Keynes"), or one
     that no dictionary has beside a year ("Gutenberg ... 1450"), or a Korean proper noun beside a year ("1953년
@@ -355,7 +386,8 @@ def _language_of(word: str) -> str:
     return "ko" if HANGUL.search(word) else "en"
 
 
-_UNIT_AFTER_MYEOT = re.compile(r"몇\s*(배|퍼센트|%|기가|GB|와트|테라|TB|TFLOPS|페타|PB|메가|밀리|킬로|조|억|[A-Za-z]{1,5}\b)",
+_UNIT_AFTER_MYEOT = re.compile(r"몇\s*(배|퍼센트|%|기가|GB|와트|테라|TB|TFLOPS|페타|PB|메가|밀리|킬로|조|억|[A-Za-z]{1,5}\b|"
+                               + _KO_KIND + ")",
                                re.IGNORECASE)
 
 

