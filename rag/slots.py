@@ -271,10 +271,13 @@ def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = ""
         # "몇 kg", "몇 배", "latency in milliseconds": a number in that unit answers it, not the notes' "50개" or
         # "1970년대" that retrieval happened to bring along
         unit = asked_unit(question)
-        # (a unit in a language the notes are not written in can't be matched: "몇 자리" on English notes that
-        # say "40 hex characters")
         if unit and (vocab is None or vocab.writes(_language_of(unit))):
             return bool(re.search(r"\d[\d.,]*\s*(?:" + re.escape(unit) + ")", lines_text, re.IGNORECASE))
+        # a Korean unit on English notes is looked for as they write it ("몇 퍼센트" -> "%"); one with no known
+        # English form can't be matched ("몇 자리" on notes that say "40 hex characters") and binds nothing
+        english = _KO_UNITS_IN_ENGLISH.get(unit) if unit and vocab is not None and vocab.writes("en") else None
+        if english:
+            return bool(re.search(r"\d[\d.,]*\s*(?:" + english + r")(?![a-z])", lines_text, re.IGNORECASE))
     if slot in TOPIC_BOUND and question:
         # "How many seconds does one turn of the Krebs cycle take?" is not answered by "1958년" on DNA replication
         # that retrieval brought along: the number must stand in a line about what the question asks about
@@ -393,6 +396,16 @@ _UNIT_AFTER_MYEOT = re.compile(r"몇\s*(배|퍼센트|%|기가|GB|와트|테라|
 
 _UNIT_IN = re.compile(r"\bin ((?:milli|micro|nano)?seconds?|ms|gb|tb|pb|mb|gbps|tbps|watts?|kw|mw|ghz|mhz|percent|flops|"
                       r"tflops|(?:kilo|mega|giga|tera|peta)(?:bytes?|watts?|hertz))\b", re.IGNORECASE)
+
+
+# Units of measurement as English notes write them, for a Korean question's unit (language data, any course).
+_KO_UNITS_IN_ENGLISH = {
+    "퍼센트": r"%|percent|per cent", "프로": r"%|percent|per cent", "그램": r"[km]?g|(?:kilo|milli)?grams?", "킬로그램": r"kg|kilograms?",
+    "톤": r"t|tonnes?|tons?", "미터": r"[kcm]?m|(?:kilo|centi|milli)?met(?:re|er)s?", "센티미터": r"cm|centimet(?:re|er)s?", "센티": r"cm",
+    "밀리미터": r"mm|millimet(?:re|er)s?", "킬로미터": r"km|kilomet(?:re|er)s?", "리터": r"l|lit(?:re|er)s?",
+    "도": r"°|degrees?", "볼트": r"v|volts?", "헤르츠": r"hz|hertz", "칼로리": r"k?cal|calories?", "와트": r"w|watts?",
+    "달러": r"dollars?|usd", "바이트": r"b|bytes?", "기가": r"gb|g", "메가": r"mb|m", "배": r"times|x|×|-fold",
+}
 
 
 _NOUN_AFTER_MYEOT = re.compile(r"몇\s*(?!" + _KO_COUNTERS + r")([가-힣]{2,})")

@@ -146,3 +146,12 @@ def test_who_did_a_particular_deed_needs_a_line_saying_that_deed():
     assert not slot_filled("person", lines, "대륙 이동설 증거를 처음 발견한 사람 누구야?")   # a claim, not a find
     assert slot_filled("person", lines, "대륙 이동설을 처음 제안한 사람 누구야?")
     assert slot_filled("person", lines, "대륙 이동설은 누가 처음 말했어?")                  # no particular deed
+
+
+def test_a_korean_unit_is_looked_for_as_english_notes_write_it():
+    english_notes = NotesVocabulary.build(["Sandstone is about 20% pore space.", "A pebble weighs 1.2 kg.", "x"],
+                                          languages=("en",))
+    assert slot_filled("number", "Sandstone is about 20% pore space.", "사암 공극률 몇 퍼센트야?", vocab=english_notes)
+    assert not slot_filled("number", "Sandstone forms from 2 kinds of grain.", "사암 공극률 몇 퍼센트야?",
+                           vocab=english_notes)
+    assert slot_filled("number", "A pebble weighs 1.2 kg.", "자갈 하나 몇 그램이야?", vocab=english_notes)
