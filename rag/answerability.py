@@ -137,8 +137,8 @@ def unknown_terms(question: str, vocab: NotesVocabulary, rules: "Rules | None" =
         word = match.group(0)
         if vocab.knows_latin(word) or word.lower() in QUESTION_WORDS or CONTRACTED.match(question, match.end()):
             continue   # "Aren't they the same?": a contraction, not a name
-        if not vocab.writes("en") and vocab.spells_in_hangul(word):
-            continue   # Korean-only notes write the name in Hangul: "Meselson" is their 메셀슨
+        if not vocab.writes("en") and (vocab.spells_in_hangul(word) or _written_in_hangul(word, vocab)):
+            continue   # Korean-only notes write the name in Hangul: "Meselson" is their 메셀슨, "Sun" their 태양
         # a name by its shape (BlueField, H100, PUE), or a lower-case word no English dictionary has
         # ("kubectl", "nvlink"): either way a thing the notes never name
         # (the dictionary test needs notes in English: Korean-only notes write "prokaryote" as 원핵생물)
@@ -226,12 +226,25 @@ _SHOUTED = frozenset("all any the you not say now your our this that and for are
 _EVERYDAY_ABBREVIATIONS = frozenset("sw hw os pc it db ui ux qa faq etc eg ie vs ok tv id pdf app apps".split())
 
 
+def _written_in_hangul(word: str, vocab: NotesVocabulary) -> bool:
+    """Notes with no English write this word in Hangul, so it can't be looked up in them: a capitalised word of
+    the English dictionary ("Earth", "Sun", "Mesozoic": nouns they translate), or a name whose number they state
+    ("uranium-238" where they say 우라늄-238). Acronyms and product-like names (BlueField, H100) they write in
+    Latin letters: those are still looked up."""
+    if re.fullmatch(r"[A-Z][a-z]+", word) and word.lower() in english_words():
+        return True   # a capitalised dictionary word; a name no dictionary has ("Rosalind") is still looked up
+    numbers = re.findall(r"\d+", word)
+    return bool(numbers) and re.fullmatch(r"[A-Za-z]+-?\d+", word) is not None and word[0].islower() \
+        and all(number_key(n) in vocab.numbers for n in numbers)
+
+
 def _name_like(word: str, text: str, start: int, korean: bool) -> bool:
     """A product, standard or acronym: digits, capitals inside, all caps, or capitalised mid-sentence."""
     if len(word) < 2 or word.lower() in QUESTION_WORDS or word.lower() in _EVERYDAY_ABBREVIATIONS:
         return False
-    if word.isupper() and re.search(r"(?:nvidia|엔비디아)\s*$", text[:start], re.IGNORECASE):
-        return True   # "NVIDIA DRIVE": a product line, however English its name
+    brand = re.search(r"\b([A-Z]{3,})\s*$", text[:start])
+    if word.isupper() and brand and brand.group(1).lower() not in english_words() | _SHOUTED:
+        return True   # "NVIDIA DRIVE", "ACME CLOUD": a product line after a brand name, however English the word
     if word.isupper() and (word.lower() in _SHOUTED or len(word) >= 4 and word.lower() in english_words()):
         return False   # "IGNORE ALL PREVIOUS INSTRUCTIONS": shouted English, not acronyms (PUE, DPU, AMD)
     if any(c.isdigit() for c in word) or any(c.isupper() for c in word[1:]):

@@ -155,3 +155,18 @@ def test_a_korean_unit_is_looked_for_as_english_notes_write_it():
     assert not slot_filled("number", "Sandstone forms from 2 kinds of grain.", "사암 공극률 몇 퍼센트야?",
                            vocab=english_notes)
     assert slot_filled("number", "A pebble weighs 1.2 kg.", "자갈 하나 몇 그램이야?", vocab=english_notes)
+
+
+def test_english_words_korean_only_notes_write_in_hangul_are_not_gaps():
+    korean_notes = NotesVocabulary.build(["태양은 수소 핵융합으로 빛난다.", "우라늄-238의 반감기는 약 45억 년이다. 238",
+                                          "BlueField 같은 이름은 라틴 문자로 쓴다."], languages=("ko",))
+    assert unknown_terms("Where does the Sun get its energy?", korean_notes) == []
+    assert unknown_terms("how long is the half-life of uranium-238?", korean_notes) == []
+    assert "H200" in unknown_terms("How fast is the H200?", korean_notes)      # a product-shaped name: still looked up
+
+
+def test_a_shouted_word_after_a_brand_is_a_product_name_not_shouting():
+    vocab = NotesVocabulary.build(["ACMEX makes rock drills.", "Drills cut granite."], languages=("en",))
+    assert "CLOUD" in unknown_terms("How does ACMEX CLOUD store core samples?", vocab)
+    # after a word of the dictionary, a shouted word is shouting ("PLEASE LIST"), not a product
+    assert "LIST" not in unknown_terms("PLEASE LIST the rocks", vocab)
