@@ -286,7 +286,8 @@ def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = ""
     return bool(_SLOTS[slot][1].search(lines_text))
 
 
-# Slots whose content (a number, an amount of time) means nothing apart from what it measures.
+# Slots whose content means nothing apart from what it is about: a number or an amount of time (what it measures),
+# a comparison (what it compares), steps or a command (what they do).
 TOPIC_BOUND = frozenset({"number", "duration", "comparative", "steps"})
 
 
@@ -324,8 +325,9 @@ def about_question(line: str, question: str, vocab: "NotesVocabulary | None" = N
 _PERSON_LATIN = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]{2,}\b(?!\s+(?:of|and)\b)")
 
 
-# What a "who did it" question asks was done, and the words a line uses for that deed (either language): "거북선을
-#처음 설계한 사람" is not answered by the line saying who first used the ship, "누가 발견했어?" not by who created it.
+# What a "who did it" question asks was done, and the words a line uses for that deed (either language):
+# "거북선을 처음 설계한 사람" is not answered by the line saying who first used the ship, "누가 발견했어?" not by who
+# created it.
 _DEEDS = [
     (r"설계|디자인|design", r"설계|디자인|고안|design|devis"),
     (r"발견|discover", r"발견|찾아|밝혀|밝힘|밝혔|discover|identif|found that|first (?:saw|observed|described)"),
@@ -400,8 +402,9 @@ _UNIT_IN = re.compile(r"\bin ((?:milli|micro|nano)?seconds?|ms|gb|tb|pb|mb|gbps|
 
 # Units of measurement as English notes write them, for a Korean question's unit (language data, any course).
 _KO_UNITS_IN_ENGLISH = {
-    "퍼센트": r"%|percent|per cent", "프로": r"%|percent|per cent", "그램": r"[km]?g|(?:kilo|milli)?grams?", "킬로그램": r"kg|kilograms?",
-    "톤": r"t|tonnes?|tons?", "미터": r"[kcm]?m|(?:kilo|centi|milli)?met(?:re|er)s?", "센티미터": r"cm|centimet(?:re|er)s?", "센티": r"cm",
+    "퍼센트": r"%|percent|per cent", "프로": r"%|percent|per cent",
+    "그램": r"[km]?g|(?:kilo|milli)?grams?", "킬로그램": r"kg|kilograms?", "톤": r"t|tonnes?|tons?",
+    "미터": r"[kcm]?m|(?:kilo|centi|milli)?met(?:re|er)s?", "센티미터": r"cm|centimet(?:re|er)s?", "센티": r"cm",
     "밀리미터": r"mm|millimet(?:re|er)s?", "킬로미터": r"km|kilomet(?:re|er)s?", "리터": r"l|lit(?:re|er)s?",
     "도": r"°|degrees?", "볼트": r"v|volts?", "헤르츠": r"hz|hertz", "칼로리": r"k?cal|calories?", "와트": r"w|watts?",
     "달러": r"dollars?|usd", "바이트": r"b|bytes?", "기가": r"gb|g", "메가": r"mb|m", "배": r"times|x|×|-fold",
