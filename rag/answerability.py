@@ -243,7 +243,7 @@ def _name_like(word: str, text: str, start: int, korean: bool) -> bool:
     if len(word) < 2 or word.lower() in QUESTION_WORDS or word.lower() in _EVERYDAY_ABBREVIATIONS:
         return False
     brand = re.search(r"\b([A-Z]{3,})\s*$", text[:start])
-    if word.isupper() and brand and brand.group(1).lower() not in english_words() | _SHOUTED:
+    if word.isupper() and brand and brand.group(1).lower() not in _SHOUTED and brand.group(1).lower() not in english_words():
         return True   # "NVIDIA DRIVE", "ACME CLOUD": a product line after a brand name, however English the word
     if word.isupper() and (word.lower() in _SHOUTED or len(word) >= 4 and word.lower() in english_words()):
         return False   # "IGNORE ALL PREVIOUS INSTRUCTIONS": shouted English, not acronyms (PUE, DPU, AMD)

@@ -339,7 +339,7 @@ class Engine:
         model loads in its own thread beside the index: llama.cpp maps its file while Kiwi builds."""
         llm = threading.Thread(target=self._load_generator_quietly, daemon=True, name="llm-load")
         llm.start()
-        self.retriever()
+        self.retriever().warm_up()
         tokenizer.warm_up()   # Kiwi with the index's loanwords, before the first Korean question
         llm.join()
 

@@ -136,6 +136,10 @@ class Retriever:
         features["coverage"] = _coverage(query_tokens, hits[:3], self.chunks_tokens_of)
         return Retrieval(hits, query_tokens, expanded, features, by_line)
 
+    def warm_up(self) -> None:
+        """Embed what every question is compared with now, not on the first question."""
+        self._off_topic_vectors()
+
     def _off_topic_vectors(self) -> np.ndarray:
         if self._off_topic is None:
             from .prompts import off_topic_questions

@@ -281,7 +281,10 @@ def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = ""
     if slot in TOPIC_BOUND and question:
         # "How many seconds does one turn of the Krebs cycle take?" is not answered by "1958년" on DNA replication
         # that retrieval brought along: the number must stand in a line about what the question asks about
-        return any(_SLOTS[slot][1].search(line) and about_question(line, question, vocab)
+        # (the question's topic words once; without the notes' vocabulary each line says its own language)
+        topic = topic_words(question, vocab) if vocab is not None else None
+        return any(_SLOTS[slot][1].search(line) and (about_question(line, question) if topic is None
+                                                     else not topic or bool(topic & set(tokenize(line))))
                    for line in lines_text.splitlines())
     return bool(_SLOTS[slot][1].search(lines_text))
 
@@ -305,6 +308,13 @@ def about_question(line: str, question: str, vocab: "NotesVocabulary | None" = N
     """The line is about something the question names: a content word of the question in the line (any
     particle or ending removed). A question naming nothing the line could share (only frame words, or only words
     of a language the notes are not written in) binds nothing: True."""
+    topic = topic_words(question, vocab, line)
+    return not topic or bool(topic & set(tokenize(line)))
+
+
+def topic_words(question: str, vocab: "NotesVocabulary | None" = None, line: str = "") -> set[str]:
+    """The question's words a line about its topic would share (``about_question``); ``line`` only says the
+    notes' language when there is no ``vocab``."""
     topic = {t for t in tokenize(question) if len(t) >= 2 and t.lower() not in QUESTION_WORDS
              and t not in KO_FRAME_NOUNS and t.lower() not in _MEASURE_WORDS and not t.isdigit()}
     if vocab is not None and vocab.sections >= 2:
@@ -317,9 +327,7 @@ def about_question(line: str, question: str, vocab: "NotesVocabulary | None" = N
         # line is about, and a Hangul spelling matched by sound alone too loose a one
         topic = {t for t in topic if not HANGUL.search(t) and (vocab is None or vocab.knows_latin(t))
                  and re.search(r"[A-Z]", _original_case(t, question))}
-    if not topic:
-        return True
-    return bool(topic & set(tokenize(line)))
+    return topic
 
 
 _PERSON_LATIN = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]{2,}\b(?!\s+(?:of|and)\b)")
