@@ -170,3 +170,8 @@ def test_a_shouted_word_after_a_brand_is_a_product_name_not_shouting():
     assert "CLOUD" in unknown_terms("How does ACMEX CLOUD store core samples?", vocab)
     # after a word of the dictionary, a shouted word is shouting ("PLEASE LIST"), not a product
     assert "LIST" not in unknown_terms("PLEASE LIST the rocks", vocab)
+
+
+def test_a_comparison_on_another_topic_does_not_answer_which_of_two():
+    lines = "Granite : an igneous rock of quartz and feldspar.\nErosion is faster than weathering in deserts."
+    assert not slot_filled("comparative", lines, "Is granite or sandstone harder?")
