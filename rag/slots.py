@@ -83,7 +83,8 @@ _SLOTS = {
              re.compile(r"\b(?:1\d|20)\d\d\b|\d+년")),
     "price": (re.compile(r"\bprices?\b|\bpriced\b|\bpricing\b|\b(?:electricity|power|energy|annual|monthly) bills?\b|\bhow much (?:does|do|is|are|would|will)\b[^?]*\b(?:cost|pay|charge)|"
                          r"\bwhat (?:does|do|would|will) [^?]*\bcost\b|\$\s*\d|"
-                         r"가격|요금|구독료|라이선스 ?비|얼마(?:예요|에요|인가|야|임|죠|나 ?해)|"
+                         r"가격|요금|구독료|라이선스 ?비|얼마나 ?해|"
+                         # (a bare "얼마야" asks any amount: "pH는 대략 얼마야?"; the number slot has it)
                          # which costs less: the notes give no prices to compare ("is renting cheaper than buying?")
                          r"\bcheap(?:er|est)?\b|\bmore expensive\b|\bcosts? less\b|저렴|더 ?싸|(?:제일|가장) ?싼|싸게",
                          re.IGNORECASE),
@@ -271,13 +272,15 @@ def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = ""
         # "몇 kg", "몇 배", "latency in milliseconds": a number in that unit answers it, not the notes' "50개" or
         # "1970년대" that retrieval happened to bring along
         unit = asked_unit(question)
-        if unit and (vocab is None or vocab.writes(_language_of(unit))):
-            return bool(re.search(r"\d[\d.,]*\s*(?:" + re.escape(unit) + ")", lines_text, re.IGNORECASE))
-        # a Korean unit on English notes is looked for as they write it ("몇 퍼센트" -> "%"); one with no known
-        # English form can't be matched ("몇 자리" on notes that say "40 hex characters") and binds nothing
-        english = _KO_UNITS_IN_ENGLISH.get(unit) if unit and vocab is not None and vocab.writes("en") else None
-        if english:
-            return bool(re.search(r"\d[\d.,]*\s*(?:" + english + r")(?![a-z])", lines_text, re.IGNORECASE))
+        same_language = unit and (vocab is None or vocab.writes(_language_of(unit)))
+        # a Korean unit is also looked for as letters or a symbol ("몇 퍼센트" -> "%", "몇 리터" -> "22.4 L", "몇 도"
+        # -> "104.5°"): English notes write it no other way, Korean notes often so. A Korean unit with no such form on
+        # English notes can't be matched ("몇 자리" on notes that say "40 hex characters") and binds nothing
+        symbol = _KO_UNITS_IN_ENGLISH.get(unit) if unit and (same_language or vocab.writes("en")) else None
+        if same_language and _in_unit(re.escape(unit), lines_text, letters_may_follow=True):
+            return True
+        if symbol or same_language:
+            return bool(symbol) and _in_unit(symbol, lines_text, letters_may_follow=False)
     if slot in TOPIC_BOUND and question:
         # "How many seconds does one turn of the Krebs cycle take?" is not answered by "1958년" on DNA replication
         # that retrieval brought along: the number must stand in a line about what the question asks about
@@ -414,9 +417,17 @@ _KO_UNITS_IN_ENGLISH = {
     "그램": r"[km]?g|(?:kilo|milli)?grams?", "킬로그램": r"kg|kilograms?", "톤": r"t|tonnes?|tons?",
     "미터": r"[kcm]?m|(?:kilo|centi|milli)?met(?:re|er)s?", "센티미터": r"cm|centimet(?:re|er)s?", "센티": r"cm",
     "밀리미터": r"mm|millimet(?:re|er)s?", "킬로미터": r"km|kilomet(?:re|er)s?", "리터": r"l|lit(?:re|er)s?",
-    "도": r"°|degrees?", "볼트": r"v|volts?", "헤르츠": r"hz|hertz", "칼로리": r"k?cal|calories?", "와트": r"w|watts?",
+    "도": r"°[CF]?|degrees?", "볼트": r"v|volts?", "헤르츠": r"hz|hertz", "칼로리": r"k?cal|calories?", "와트": r"w|watts?",
     "달러": r"dollars?|usd", "바이트": r"b|bytes?", "기가": r"gb|g", "메가": r"mb|m", "배": r"times|x|×|-fold",
 }
+
+
+def _in_unit(unit: str, lines_text: str, letters_may_follow: bool) -> bool:
+    """A number in ``unit`` (a pattern) in the lines: "22.4 L", or a table cell under a header naming the unit
+    ("녹는점(°C): 801", as a table row reads as an evidence line)."""
+    after = "" if letters_may_follow else r"(?![a-z])"
+    return bool(re.search(r"\d[\d.,]*\s*(?:" + unit + ")" + after + r"|\((?:" + unit + r")\):\s*[-−]?\d", lines_text,
+                          re.IGNORECASE))
 
 
 _NOUN_AFTER_MYEOT = re.compile(r"몇\s*(?!" + _KO_COUNTERS + r")([가-힣]{2,})")

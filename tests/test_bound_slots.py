@@ -175,3 +175,21 @@ def test_a_shouted_word_after_a_brand_is_a_product_name_not_shouting():
 def test_a_comparison_on_another_topic_does_not_answer_which_of_two():
     lines = "Granite : an igneous rock of quartz and feldspar.\nErosion is faster than weathering in deserts."
     assert not slot_filled("comparative", lines, "Is granite or sandstone harder?")
+
+
+def test_korean_notes_write_units_as_symbols_too():
+    korean_notes = NotesVocabulary.build(["강물은 초당 500 L가 흐른다.", "용암의 온도는 약 1200 °C이다.",
+                                          "| 암석 | 녹는점(°C) |\n| 현무암 | 1100 |"], languages=("ko",))
+    assert slot_filled("number", "강물은 초당 500 L가 흐른다.", "강물은 초당 몇 리터나 흘러?", vocab=korean_notes)
+    assert slot_filled("number", "용암의 온도는 약 1200 °C이다.", "용암 온도 몇 도야?", vocab=korean_notes)
+    # a table row read as a line: the unit is in the column header, the number in the cell
+    assert slot_filled("number", "암석: 현무암; 녹는점(°C): 1100", "현무암 녹는점 몇 도야?", vocab=korean_notes)
+    # still a number in the asked unit, not any number
+    assert not slot_filled("number", "용암의 온도는 1200년 전에 쟀다.", "용암 온도 몇 도야?", vocab=korean_notes)
+
+
+def test_a_bare_how_much_asks_an_amount_not_a_price():
+    assert "price" not in asked_slots("현무암 밀도 값 얼마야?")
+    assert "number" in asked_slots("현무암 밀도 값 얼마야?")
+    assert "price" in asked_slots("암석 표본 세트 가격 얼마야?")
+    assert "price" in asked_slots("암석 표본 세트 얼마나 해?")
