@@ -45,7 +45,9 @@ _PARTS = re.compile(
     # "A + B": two questions; "공부하고 싶은데" (want to), "쓰고 있는" (-ing), "하고 나서" (after): one clause
     r"|\s+\+\s+"
     r"|\s*(?:그리고|또한|그리고요)\s*|(?<=[하이되뭐시주])고[,\s]\s*(?!싶|있|계시|나서|난 ?뒤)"
-    r"|(?<=[가-힣A-Za-z0-9)])(?:와|과|랑|하고)(?:,\s*|\s+)(?=\S)(?!싶|있|계시|나서)",
+    # ... but "A랑 B 중에 뭐가 더 ...?" names the two a single question chooses between: one clause
+    r"|(?<=[가-힣A-Za-z0-9)])(?:와|과|랑|하고)(?:,\s*|\s+)(?=\S)(?!싶|있|계시|나서)"
+    r"(?![^\s?]+(?:\s+[^\s?]+)?\s+(?:둘\s*)?중(?:에서|에)?(?=\s|$))",
     re.IGNORECASE)
 
 

@@ -193,3 +193,17 @@ def test_a_bare_how_much_asks_an_amount_not_a_price():
     assert "number" in asked_slots("현무암 밀도 값 얼마야?")
     assert "price" in asked_slots("암석 표본 세트 가격 얼마야?")
     assert "price" in asked_slots("암석 표본 세트 얼마나 해?")
+
+
+def test_a_pair_to_choose_between_is_one_question_not_two():
+    from rag.answerability import split_parts
+    assert len(split_parts("화강암이랑 사암 중에 뭐가 더 단단해?")) == 1
+    assert len(split_parts("화강암과 사암 둘 중에 어느 게 더 오래됐어?")) == 1
+    # two questions joined by 와/과 still split
+    assert split_parts("화강암의 정의와 사암의 색깔은?") == ["화강암의 정의", "사암의 색깔은"]
+    # so the unanswered choice refuses the whole question instead of answering "화강암이" as a covered part
+    vocab = NotesVocabulary.build(["Granite : an igneous rock of quartz and feldspar.",
+                                   "Sandstone : a sedimentary rock of sand grains."], languages=("en",))
+    lines = "Granite : an igneous rock of quartz and feldspar.\nSandstone : a sedimentary rock of sand grains."
+    from rag.answerability import REFUSE, assess
+    assert assess("granite이랑 sandstone 중에 뭐가 더 단단해?", "ko", lines, 0.9, 0.2, vocab).outcome == REFUSE
