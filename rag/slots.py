@@ -345,6 +345,9 @@ _DEEDS = [
     (r"발명|invent", r"발명|고안|만들|만든|제작|창제|invent|devis|built|made|creat"),
     (r"창시|창업|설립|found(?:ed|er)\b", r"창시|창업|설립|세우|세운|세웠|창설|건국|found|establish|start"),
     (r"제안|제창|propos", r"제안|제창|주장|propos|suggest|argu|put forward"),
+    # "이름은 누가 처음 붙였어?", "who coined / named it": a line saying who named it, not who worked on it
+    (r"이름[을은이]?\s*(?:처음\s*)?(?:누가\s*)?(?:처음\s*)?붙|명명|\bcoin|\bwho named\b|\bnamed (?:it|them|this)\b",
+     r"이름[을은이]?\s*(?:처음\s*)?붙|명명|이라고\s*(?:불|부르|이름)|\bcoin|\bnamed\b|\bcalled\b|\bterm\b"),
 ]
 
 

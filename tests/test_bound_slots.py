@@ -207,3 +207,12 @@ def test_a_pair_to_choose_between_is_one_question_not_two():
     lines = "Granite : an igneous rock of quartz and feldspar.\nSandstone : a sedimentary rock of sand grains."
     from rag.answerability import REFUSE, assess
     assert assess("granite이랑 sandstone 중에 뭐가 더 단단해?", "ko", lines, 0.9, 0.2, vocab).outcome == REFUSE
+
+
+def test_who_named_it_needs_a_line_saying_who_named_it():
+    question = "퇴적암이라는 이름은 누가 처음 붙였어?"
+    worked_on = "1795년 허턴 (James Hutton)이 퇴적암의 형성 과정을 연구했다."
+    named = "1795년 허턴 (James Hutton)이 처음 퇴적암이라는 이름을 붙였다."
+    assert not slot_filled("person", worked_on, question)
+    assert slot_filled("person", named, question)
+    assert not slot_filled("person", "Hutton studied how sedimentary rock forms (1795).", "Who coined the term sedimentary rock?")
