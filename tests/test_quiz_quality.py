@@ -62,3 +62,20 @@ def test_no_term_item_is_the_english_word_read_aloud():
 def test_korean_questions_carry_no_particle_pairs():
     bank = build_bank(sections(KO_NOTES, "ko"))
     assert bank and not any("은(는)" in item.question or "을(를)" in item.question for item in bank)
+
+
+def test_a_definitions_key_is_its_first_sentence():
+    text = """## 1. Rocks
+
+### 1.1 Igneous rocks
+- Basalt : a dark volcanic rock with fine grains. It covers most of the ocean floor and forms at 1200 °C.
+- Granite : a light plutonic rock with coarse grains. It is common in continents.
+- Rhyolite : a light volcanic rock with fine grains. It erupts explosively.
+- Gabbro : a dark plutonic rock with coarse grains. It forms under the ocean crust.
+"""
+    bank = build_bank(sections(text, "en"))
+    short = [i for i in bank if i.kind == "short" and "'basalt'" in i.question]
+    assert short and short[0].answer == "a dark volcanic rock with fine grains."
+    mc = [i for i in bank if i.kind == "mc" and "'Basalt'" in i.question]
+    assert mc and mc[0].answer == "a dark volcanic rock with fine grains."
+    assert all(". It" not in choice for choice in mc[0].choices)   # distractors cut the same way

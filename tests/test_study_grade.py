@@ -32,7 +32,7 @@ def test_english_answer_to_a_korean_item_is_graded_on_content(bank, settings):
 
 
 def test_partial_and_incorrect(bank, settings):
-    item = find(bank, "en", "short", "what is meant by NGC Catalog")
+    item = find(bank, "en", "short", "what is meant by 'NGC Catalog'")
     partial = quiz.grade(item, "some kind of hub", settings)
     wrong = quiz.grade(item, "a brand of gaming keyboards", settings)
     assert partial.verdict == "partial" and partial.missing
@@ -69,7 +69,7 @@ def test_term_items_do_not_accept_the_given_term(bank, settings):
 
 
 def test_embedder_lifts_a_paraphrase_only_next_to_some_coverage(bank, settings):
-    item = find(bank, "en", "short", "what is meant by NGC Catalog")
+    item = find(bank, "en", "short", "what is meant by 'NGC Catalog'")
 
     class Same(FakeEmbedder):   # every text the same vector: similarity 1.0
         def _embed(self, texts):

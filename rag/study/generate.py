@@ -244,9 +244,13 @@ class _Builder:
             if len(_SEQUENCE.findall(body)) >= 2:
                 self._order(section, term, body, line.text, alt_body, alt_text)
                 continue
-            if len(body) <= MAX_SHORT_KEY:   # a longer key is a paragraph to recite, not an answer to grade
-                self.add(section, "short", _define_question(shown_term(term), body, lang), body, line.text,
-                         answer_alt=alt_body, evidence_alt=alt_text,
+            # the key is the definition's first sentence: what follows it (an example, a year, a property) is more
+            # than a student should have to write or a grader to match (readers of the fourth sample: "key two
+            # long sentences; trim to first sentence"); the item keeps its id
+            key, alt_key = first_sentence(body), first_sentence(alt_body)
+            if len(key) <= MAX_SHORT_KEY:   # a longer key is a paragraph to recite, not an answer to grade
+                self.add(section, "short", _define_question(shown_term(term), body, lang), key, line.text,
+                         answer_alt=alt_key, evidence_alt=alt_text,
                          id_parts=(_LEGACY_DEFINE[lang].format(term=term), body))
             if len(body) <= 160:
                 self.add(section, "short", text("q_reverse", lang, definition=body), term, line.text,
@@ -260,9 +264,10 @@ class _Builder:
                 # another topic gives the answer away
                 # (choosing among twice as many by a length like the key's was tried and dropped: readers of the fourth
                 # sample found distractors of another kind, from farther sections: evals/reports/quiz/fourth.md)
-                picked = random.Random(item_key).sample(distractors[:NEAR_DISTRACTORS], MC_CHOICES - 1)
-                self.add(section, "mc", text("q_mc_define", lang, term=shown_term(term)), body, line.text,
-                         choices=_shuffled(picked + [body], item_key), answer_alt=alt_body,
+                picked = [first_sentence(b) for b in
+                          random.Random(item_key).sample(distractors[:NEAR_DISTRACTORS], MC_CHOICES - 1)]
+                self.add(section, "mc", text("q_mc_define", lang, term=shown_term(term)), key, line.text,
+                         choices=_shuffled(picked + [key], item_key), answer_alt=alt_key,
                          evidence_alt=alt_text, id_parts=(term, body), frame=("q_mc_define", dict(term=shown_term(term))))
 
     def _chapter_definitions(self, section: Section) -> list[tuple[str, str]]:
@@ -455,6 +460,20 @@ def _noun_phrase(ko: str) -> bool:
         return True
     return bool(tokens) and all(t.tag.startswith(("NN", "SL", "SN", "XSN", "XPN", "NR", "SH")) or t.tag == "SS"
                                 or t.tag == "SP" or t.tag == "SO" for t in tokens)
+
+
+_SENTENCE_END = re.compile(r"[.!?。]\s+(?=\S)")
+_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|dr|mr|ms|st|no|fig)|\b[a-z])$", re.IGNORECASE)
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a definition ("가수분해 효소가 들어 있는 막 주머니. 세포 안 소화와 ..." -> "가수분해 효소가
+    들어 있는 막 주머니."), or the whole text when it has one, or when its first is too short to stand alone."""
+    for match in _SENTENCE_END.finditer(text):
+        if _ABBREVIATION.search(text[:match.start()]):
+            continue   # "e.g. ", "Dr. "
+        return text if match.start() < 12 else text[:match.start() + 1]
+    return text
 
 
 def shown_term(term: str) -> str:
