@@ -1,6 +1,6 @@
 """A sample of quiz items from every evaluation course, both languages, for readers to rate (evals/quiz/RUBRIC.md).
 
-    python -m evals.quiz.sample_items [--per-course-language 25]   # -> evals/quiz/items.jsonl
+    python -m evals.quiz.sample_items [--per-course-language 25] [--courses FOLDER...]   # -> evals/quiz/items.jsonl
 """
 from __future__ import annotations
 
@@ -25,11 +25,12 @@ def main(argv=None) -> None:
     parser.add_argument("--exclude", type=Path, nargs="*", default=[],
                         help="items.jsonl of earlier samples: none of their items again")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("items.jsonl"))
+    parser.add_argument("--courses", nargs="*", default=COURSES, help="notes folders, relative to the repository")
     args = parser.parse_args(argv)
     seen = {json.loads(l)["id"] for path in args.exclude
             for l in path.read_text(encoding="utf-8").splitlines() if l.strip()}
     rows = []
-    for notes in COURSES:
+    for notes in args.courses:
         engine = Engine(load_settings({**os.environ, "RAG_NOTES": str(ROOT / notes)}))
         bank = build_bank(engine.read_notes().sections)
         for language in ("ko", "en"):
