@@ -79,3 +79,42 @@ def test_a_definitions_key_is_its_first_sentence():
     mc = [i for i in bank if i.kind == "mc" and "'Basalt'" in i.question]
     assert mc and mc[0].answer == "a dark volcanic rock with fine grains."
     assert all(". It" not in choice for choice in mc[0].choices)   # distractors cut the same way
+
+
+def test_which_column_items_only_from_tables_that_compare_two_things():
+    text = """## 1. Rocks
+
+### 1.1 Tools
+| Command | What it does |
+|---|---|
+| `rock --scan` | lists the rock samples in the drawer |
+| `rock --weigh` | prints the mass of each sample in grams |
+| `rock --sort` | orders the samples by hardness |
+
+| Rock | Colour | Where it forms |
+|---|---|---|
+| basalt | dark | at the surface, from lava |
+| granite | light | deep underground, from magma |
+
+| | Igneous | Sedimentary |
+|---|---|---|
+| Origin | cooled magma or lava | pressed sediment |
+| Grains | interlocking crystals | cemented particles |
+"""
+    bank = build_bank(sections(text, "en"))
+    choices = {tuple(item.choices) for item in bank if item.kind == "mc"}
+    assert ("Igneous", "Sedimentary") in choices                 # two things compared row by row
+    assert ("Command", "What it does") not in choices            # code beside a sentence: the form answers it
+    assert ("Colour", "Where it forms") not in choices           # attributes of rocks, not two things
+
+
+def test_a_description_that_uses_the_terms_word_is_not_asked_in_reverse():
+    text = """## 1. Rocks
+
+### 1.1 Igneous rocks
+- Volcanic rock : formed from a volcano's lava, cooled quickly at the surface
+- Plutonic rock : cooled slowly deep underground, with coarse grains
+"""
+    bank = build_bank(sections(text, "en"))
+    reverse = {item.answer for item in bank if item.kind == "short" and item.question.startswith("What do the notes describe")}
+    assert "Plutonic rock" in reverse and "Volcanic rock" not in reverse   # "volcano" gives "Volcanic" away

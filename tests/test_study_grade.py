@@ -105,8 +105,9 @@ def test_grader_agrees_with_the_labelled_answers(settings):
     labels = [json.loads(line) for line in (REPO_ROOT / "evals" / "grader_labels.jsonl").read_text("utf-8").splitlines()]
     result = grade_labels(labels, settings)
     # 175 labelled answers; 48 were on items the generator no longer makes (list items readers rejected, one long
-    # key), so the floor is on what is left
-    assert result["n"] >= 120 and result["agreement"] >= 0.85
+    # key), then a few more (a description that uses the term's word, tables of attributes: readers of the fifth
+    # sample rejected those), so the floor is on what is left
+    assert result["n"] >= 110 and result["agreement"] >= 0.85
     assert result["empty_or_copy_graded_correct"] == 0
 
 

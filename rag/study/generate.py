@@ -252,12 +252,13 @@ class _Builder:
                 self.add(section, "short", _define_question(shown_term(term), body, lang), key, line.text,
                          answer_alt=alt_key, evidence_alt=alt_text,
                          id_parts=(_LEGACY_DEFINE[lang].format(term=term), body))
-            if len(body) <= 160:
+            if len(body) <= 160 and not _word_stems(term) & _word_stems(body):
+                # (a description that uses the term's own word gives it away: "고속 스토리지 접근 필수" -> 스토리지)
                 self.add(section, "short", text("q_reverse", lang, definition=body), term, line.text,
                          answer_alt=alt_term, evidence_alt=alt_text)
             distractors = [b for _, t, b in pool if b != body]
             # a key that repeats the term gives itself away among definitions of other terms
-            gives_away = bool(_content_words(term) & _content_words(body))
+            gives_away = bool(_word_stems(term) & _word_stems(body))   # "automotive" / "automakers" too
             if len(distractors) >= MC_CHOICES - 1 and not gives_away:
                 item_key = _item_id(section, "mc", term, body)
                 # the nearest definitions are of the same kind (the same section's terms first): a choice from
@@ -334,7 +335,11 @@ class _Builder:
             columns = table.header[1:] if labelled else table.header
             if len(columns) != 2 or not all(columns):
                 continue
+            if labelled and table.header[0].strip().lower() not in COMPARISON_LABELS:
+                continue   # "신분 | 구성 | 특징": rows of things, columns of their attributes, not two things compared
             first = 1 if labelled else 0
+            if not _parallel_columns([[row[first + c] for row in table.rows] for c in range(2)]):
+                continue   # "Command | What it does": which column a cell sits in shows in its form, not in what it says
             sides = [{i for row in table.rows for i in cell_items(row[first + c])} for c in range(2)]
             both_sides = sides[0] & sides[1]
             for r_index, row in enumerate(table.rows):
@@ -466,6 +471,29 @@ _SENTENCE_END = re.compile(r"[.!?。]\s+(?=\S)")
 _ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|dr|mr|ms|st|no|fig)|\b[a-z])$", re.IGNORECASE)
 
 
+# The first header cell of a table that compares two things row by row ("구분 | CPU | GPU"): a label for the rows'
+# aspects, or none. A table whose first column names things ("신분 | 구성 | 특징", "State | Meaning | Area") lists
+# their attributes instead. (Language data, any course.)
+COMPARISON_LABELS = frozenset({"", "구분", "항목", "item", "items", "비교", "비교 항목", "비교항목", "기준", "특성", "측면", "aspect", "feature",
+                               "features", "category", "criterion", "criteria", "property", "comparison", "dimension"})
+
+
+def _parallel_columns(columns: list[list[str]]) -> bool:
+    """The two columns hold the same kind of thing, so a cell's column is a question of what it says: "CPU | GPU"
+    ("Low latency" | "High throughput"), not "Command | What it does" (code beside a sentence) or "만든 때와 인물 |
+    특징" (dates beside descriptions). Judged by form: the share of cells with a number or with code, and their
+    length (readers of the fifth sample rejected every item of a table of the second kind)."""
+    def form(cells: list[str]) -> tuple[float, float, float]:
+        cells = [c for c in cells if c.strip()] or [""]
+        return (sum(bool(re.search(r"\d", c)) for c in cells) / len(cells),
+                sum(bool(re.search(r"`|^\$ ", c)) for c in cells) / len(cells),
+                max(1.0, sum(len(c) for c in cells) / len(cells)))
+    (digits_a, code_a, length_a), (digits_b, code_b, length_b) = form(columns[0]), form(columns[1])
+    # (lengths only tell when the cells are more than a word or two: "빠름, 큼" beside "작음" is the same kind)
+    return (abs(digits_a - digits_b) < 0.5 and abs(code_a - code_b) < 0.5
+            and (max(length_a, length_b) < 20 or max(length_a, length_b) / min(length_a, length_b) < 2.5))
+
+
 def first_sentence(text: str) -> str:
     """The first sentence of a definition ("가수분해 효소가 들어 있는 막 주머니. 세포 안 소화와 ..." -> "가수분해 효소가
     들어 있는 막 주머니."), or the whole text when it has one, or when its first is too short to stand alone."""
@@ -509,6 +537,12 @@ def _content_words(text: str) -> set[str]:
     from ..text.tokenize import tokenize
 
     return {t for t in tokenize(_PARENTHESISED.sub(" ", text)) if len(t) >= 2}
+
+
+def _word_stems(text: str) -> set[str]:
+    """Content words, a Latin one by its first five letters ("automotive", "automakers"; "generative", "generate"):
+    two texts sharing one share what the word is about."""
+    return {t[:5] if t.isascii() and len(t) >= 5 else t for t in _content_words(text)}
 
 
 def _gives_something(question: str, answer: str) -> bool:
