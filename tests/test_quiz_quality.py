@@ -2,6 +2,8 @@
 distractors, and choice items in the language the notes are not written in."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from rag.study.generate import build_bank
@@ -118,3 +120,20 @@ def test_a_description_that_uses_the_terms_word_is_not_asked_in_reverse():
     bank = build_bank(sections(text, "en"))
     reverse = {item.answer for item in bank if item.kind == "short" and item.question.startswith("What do the notes describe")}
     assert "Plutonic rock" in reverse and "Volcanic rock" not in reverse   # "volcano" gives "Volcanic" away
+
+
+def test_a_numbered_term_loses_its_number_and_a_key_that_echoes_the_term_is_no_choice_item():
+    text = """## 1. 암석
+
+### 1.1 화성암
+1. 현무암 : 어두운 색의 화산암으로 입자가 가늘다
+2. 화강암 : 밝은 색의 심성암으로 입자가 굵다
+3. 유문암 : 밝은 색의 화산암으로 입자가 가늘다
+4. 반려암 : 어두운 색의 심성암으로 입자가 굵다
+5. 백두산현무암 : 백두산에서 분출한 현무암
+"""
+    bank = build_bank(sections(text, "ko"))
+    assert not [item for item in bank if re.search(r"'\\d\\. ", item.question) or re.match(r"\\d\\. ", item.answer)]
+    assert any("'현무암'" in item.question for item in bank)
+    # "백두산현무암 : 백두산에서 분출한 ...": the choice that repeats 백두산 is the answer by its words alone
+    assert not [item for item in bank if item.kind == "mc" and "'백두산현무암'" in item.question]

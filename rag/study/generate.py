@@ -131,7 +131,9 @@ def _definition(line: Line):
     if not match or match.group("term").strip().endswith(("http", "https")):
         return None
     term, body = match.group("term").strip(), match.group("body").strip()
-    if body.startswith(("http://", "https://")) or len(body) < 4:
+    # "2. 중상학파": a numbered list's number is no part of the term; "??": a symbol, nothing to define in words
+    term = re.sub(r"^\d{1,2}[.)]\s+", "", term)
+    if body.startswith(("http://", "https://")) or len(body) < 4 or not re.search(r"\w", term):
         return None
     return term, body
 
@@ -252,13 +254,14 @@ class _Builder:
                 self.add(section, "short", _define_question(shown_term(term), body, lang), key, line.text,
                          answer_alt=alt_key, evidence_alt=alt_text,
                          id_parts=(_LEGACY_DEFINE[lang].format(term=term), body))
-            if len(body) <= 160 and not _word_stems(term) & _word_stems(body):
-                # (a description that uses the term's own word gives it away: "고속 스토리지 접근 필수" -> 스토리지)
-                self.add(section, "short", text("q_reverse", lang, definition=body), term, line.text,
+            if len(body) <= 160 and not _echoes(term, body):
+                # (a description that uses the term's own word gives it away: "고속 스토리지 접근 필수" -> 스토리지;
+                # the key is the term without a gloss that repeats it: "Networking (Networking)" -> "Networking")
+                self.add(section, "short", text("q_reverse", lang, definition=body), shown_term(term), line.text,
                          answer_alt=alt_term, evidence_alt=alt_text)
             distractors = [b for _, t, b in pool if b != body]
             # a key that repeats the term gives itself away among definitions of other terms
-            gives_away = bool(_word_stems(term) & _word_stems(body))   # "automotive" / "automakers" too
+            gives_away = _echoes(term, body)   # "automotive" / "automakers", "인조반정" / "인조" too
             if len(distractors) >= MC_CHOICES - 1 and not gives_away:
                 item_key = _item_id(section, "mc", term, body)
                 # the nearest definitions are of the same kind (the same section's terms first): a choice from
@@ -355,6 +358,8 @@ class _Builder:
                     for i_index, item in enumerate(cell_items(cell)):
                         if item in both_sides or _BARE_VALUE.match(item):
                             continue   # "falls", "없음": a value, not a property of one side
+                        if any(_echoes(column_name, item) or _spells(column_name, item) for column_name in columns):
+                            continue   # "joins two branches with a merge commit": Merge or Rebase? the words say
                         alt_item = alt_items[i_index] if len(alt_items) == len(cell_items(cell)) else ""
                         evidence = f"{column} — {row_name}: {item}" if row_name else f"{column}: {item}"
                         evidence_alt = ((f"{alt_col} — {alt_row}: {alt_item}" if alt_row else f"{alt_col}: {alt_item}")
@@ -543,6 +548,24 @@ def _word_stems(text: str) -> set[str]:
     """Content words, a Latin one by its first five letters ("automotive", "automakers"; "generative", "generate"):
     two texts sharing one share what the word is about."""
     return {t[:5] if t.isascii() and len(t) >= 5 else t for t in _content_words(text)}
+
+
+def _echoes(term: str, text: str) -> bool:
+    """``text`` uses a word of ``term`` (its gloss included: "Explicit (declarative) memory" / "declare"), or the first
+    two syllables of one of its Korean compounds ("인조반정" / "인조가 즉위"): it hints at the term."""
+    words = _word_stems(term) | _word_stems(term.replace("(", " ").replace(")", " "))
+    if words & (_word_stems(text) | _word_stems(text.replace("(", " ").replace(")", " "))):
+        return True
+    return any(len(w) >= 3 and w[:2] in text for w in re.findall(r"[가-힣]+", _PARENTHESISED.sub(" ", term)))
+
+
+def _spells(latin_name: str, text: str) -> bool:
+    """``text`` writes a Latin word of the name in Hangul letters ("Workflow" / "NVIDIA AI 워크플로우")."""
+    from ..text.loanwords import MIN_CLASSES, consonant_count, hangul_skeleton, latin_skeleton
+
+    sounds = {latin_skeleton(w) for w in re.findall(r"[A-Za-z]{4,}", latin_name)}
+    return any(consonant_count(hangul_skeleton(w)) >= MIN_CLASSES and hangul_skeleton(w) in sounds
+               for w in re.findall(r"[가-힣]{3,}", text))
 
 
 def _gives_something(question: str, answer: str) -> bool:
