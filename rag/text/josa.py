@@ -26,7 +26,7 @@ _LETTER_FINAL = {"l": "ㄹ", "m": "ㅁ", "n": "ㄴ", "r": "ㄹ"}      # 엘, 엠
 _DIGIT_FINAL = {"0": "ㅇ", "1": "ㄹ", "3": "ㅁ", "6": "ㄱ", "7": "ㄹ", "8": "ㄹ",
                 "2": "", "4": "", "5": "", "9": ""}                  # 영 일 이 삼 사 오 육 칠 팔 구
 _TENS = {2: "ㅂ", 3: "ㄴ", 4: "ㄴ"}                                 # 십, 백, 천, 만: "10" 십 / "100" 백 / "1000" 천 / "10000" 만
-_SKIP_TAIL = re.compile(r"(?:\s*\([^()]*\)|['\"’”」』)\]\s*])+$")
+_SKIP_TAIL = re.compile(r"(?:\s*\([^()]*\)|['\"’”」』)\]`\s*])+$")
 
 
 def final_consonant(word: str) -> str | None:
@@ -59,6 +59,9 @@ def _english_final(word: str) -> str:
     if word.endswith(("l", "le")):
         return "ㄹ"
     if word.endswith(("m", "n")):
+        return "other"
+    # a silent e after m or n: "time" 타임, "line" 라인, "one" 원 end in that consonant
+    if re.search(r"[aeiouy](?:m|n)e$", word):
         return "other"
     # a final b/d/g/k/p/t/c(k) sound takes a vowel in Korean spelling (카드, 잡 -> 잡 is rare); treat stops after
     # a short vowel as 받침 (잡, 팩, 넷), others as vowel endings
