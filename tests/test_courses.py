@@ -229,3 +229,20 @@ def test_a_model_sentence_in_the_other_language_is_withheld_unless_asked_for():
                          cross_similarity=lambda text, lines: [0.95] * len(lines))
     assert opted.check("공부 대신 60달러를 포기합니다. [1]").supported
     assert not opted.check("공부 대신 70달러를 포기합니다. [1]").supported
+
+
+def test_a_translation_never_refuses_what_the_question_as_asked_finds(llm_engine, tmp_path):
+    """The model's translation may add coverage, not take it away: a Korean question on English notes whose own
+    retrieval is strong enough for the cross-language threshold is answered even when the translated retrieval
+    falls under the bridged threshold; when neither is strong enough it is refused."""
+    notes = _course(tmp_path, "econ", body="Opportunity cost : the value of the next best alternative given up.")
+
+    def reply(request):
+        if request.messages[0]["content"].startswith("Translate"):
+            return "What does a bad translation say?"
+        return "Opportunity cost is the value of the next best alternative given up [1]."
+
+    answered = llm_engine(reply, notes=[notes], cross_language_threshold=-1e9, bridged_threshold=1e9)
+    assert not answered.ask("기회비용이 뭐야?").refused
+    refused = llm_engine(reply, notes=[notes], cross_language_threshold=1e9, bridged_threshold=1e9)
+    assert refused.ask("기회비용이 뭐야?").refused
