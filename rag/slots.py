@@ -95,7 +95,8 @@ _SLOTS = {
                  # (not a year: "1937년 크렙스가 밝혔다" is no span of time)
                  re.compile(r"(?<![\d.,])(?!(?:1[5-9]|20)\d\d\s*년)\d+\s*(?:초(?![과기])|분(?![자열의해석류])|시간|일(?![부반])|주(?![기요])|개월|년|seconds?|"
                             r"minutes?|hours?|days?|weeks?|months?|years?)", re.IGNORECASE)),
-    "version": (re.compile(r"\bversions?\b|\bwhich release\b|\b(?:latest|newest|current) release\b|버전|릴리스",
+    # ("the latest version of Git" asks for one even in notes on version control, where "version" is their subject)
+    "version": (re.compile(r"\b(?:latest|newest|current|recent|which|what|stable) versions?\b|\bversions?\b|\bwhich release\b|\b(?:latest|newest|current) release\b|버전|릴리스",
                            re.IGNORECASE),
                 re.compile(r"\bv?\d+\.\d+|버전\s*\d|version\s*\d", re.IGNORECASE)),
     # who invented / coined / founded something: answered only by a line that names a person on that topic

@@ -216,3 +216,10 @@ def test_who_named_it_needs_a_line_saying_who_named_it():
     assert not slot_filled("person", worked_on, question)
     assert slot_filled("person", named, question)
     assert not slot_filled("person", "Hutton studied how sedimentary rock forms (1795).", "Who coined the term sedimentary rock?")
+
+
+def test_the_latest_version_is_asked_even_where_version_is_the_subject():
+    vocab = NotesVocabulary.build([f"Section {n}: version control keeps every version of a rock survey." for n in range(4)],
+                                  languages=("en",))
+    assert "version" in asked_slots("What's the latest version of RockSurvey?", vocab)
+    assert "version" not in asked_slots("Why keep every version?", vocab)   # the subject itself, no value asked
