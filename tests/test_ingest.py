@@ -92,3 +92,19 @@ def test_no_readable_notes_is_an_error_naming_the_file(tmp_path):
     bad.write_bytes("1.1 제목\n본문".encode("cp949"))
     with pytest.raises(NotesError, match="notes.txt"):
         load_notes([bad])
+
+
+def test_a_second_file_numbered_from_one_continues_after_the_first(tmp_path):
+    """Two lectures of one course, each numbered from 1: the second is cited as the chapters after the first, so a
+    citation names one place; a companion in the other language keeps the numbers of its notes."""
+    from rag.ingest.loaders import load_notes
+
+    (tmp_path / "a.md").write_text("# 1. Rocks\n\n## 1.1 Basalt\nBasalt is dark.\n\n# 2. Soil\n\n## 2.1 Clay\nClay is fine.\n",
+                                   encoding="utf-8")
+    (tmp_path / "b.en.md").write_text("# 1. Water\n\n## 1.1 Rivers\nRivers flow.\n", encoding="utf-8")
+    (tmp_path / "b.ko.md").write_text("# 1. 물\n\n## 1.1 강\n강은 흐른다.\n", encoding="utf-8")
+    loaded = load_notes([tmp_path])
+    numbers = {(s.doc, s.language, s.section) for s in loaded.sections}
+    assert ("a", "en", "1.1") in numbers and ("b", "en", "3.1") in numbers and ("b", "ko", "3.1") in numbers
+    assert len({(s.language, s.section) for s in loaded.sections}) == len(loaded.sections)
+    assert any("b.en.md" in str(w) and "3.1" in str(w) for w in loaded.warnings)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import NotesError
@@ -87,8 +87,35 @@ def read_notes_file(path: Path) -> tuple[str, str, bool, list[str]]:
     return *read_text_file(path), False, []
 
 
+def _after_earlier_files(sections: list[Section], earlier: list[Section], offsets: dict) -> tuple[list[Section], str]:
+    """A file whose section numbers an earlier file of the course already uses in the same language (two lectures,
+    each numbered from 1) continues after it: chapter N becomes chapter N + the earlier files' last chapter, so that a
+    citation names one place. A companion (the same notes in the other language) takes its notes' numbers, whichever
+    comes first. ``offsets``: doc -> the shift its first file got, kept across files."""
+    docs = {x.doc for x in sections}
+    others = [s for s in earlier if s.doc not in docs]
+    offset = next((offsets[d] for d in docs if d in offsets), None)
+    if offset is None:
+        taken = {(s.language, s.section) for s in others}
+        clash = any((s.language, s.section) in taken for s in sections)
+        offset = max((int(s.chapter) for s in others if s.chapter.isdigit()), default=0) if clash else 0
+        offsets.update({d: offset for d in docs})
+    if not offset:
+        return sections, ""
+
+    def shifted(number: str) -> str:
+        head, _, rest = number.partition(".")
+        return f"{int(head) + offset}" + (f".{rest}" if rest else "") if head.isdigit() else number
+
+    moved = [replace(s, section=shifted(s.section), chapter=shifted(s.chapter)) for s in sections]
+    return moved, (f"its section numbers are also used by an earlier file of the course: cited here as chapters "
+                   f"{moved[0].chapter}-{moved[-1].chapter} (sections {sections[0].section} -> {moved[0].section}, ...); "
+                   "number the files' chapters apart to choose the numbers yourself")
+
+
 def load_notes(paths) -> LoadedNotes:
     result = LoadedNotes()
+    offsets: dict[str, int] = {}
     for path in find_note_files(paths):
         try:
             text, sha, headings_only, notes = read_notes_file(path)
@@ -108,7 +135,10 @@ def load_notes(paths) -> LoadedNotes:
         if not parsed.sections:
             result.warnings.append(ParseWarning(str(path), 0, "no numbered sections found "
                                                 "(headings like '4.5 Title' or '### 4.5 Title'); file skipped"))
-        result.sections.extend(parsed.sections)
+        sections, renumbered = _after_earlier_files(parsed.sections, result.sections, offsets)
+        if renumbered:
+            result.warnings.append(ParseWarning(str(path), 0, renumbered))
+        result.sections.extend(sections)
     if not result.sections:
         detail = "; ".join(str(w) for w in result.warnings) or "no notes files found"
         raise NotesError(f"No course sections could be read from {', '.join(map(str, paths))}: {detail}")
