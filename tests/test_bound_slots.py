@@ -223,3 +223,12 @@ def test_the_latest_version_is_asked_even_where_version_is_the_subject():
                                   languages=("en",))
     assert "version" in asked_slots("What's the latest version of RockSurvey?", vocab)
     assert "version" not in asked_slots("Why keep every version?", vocab)   # the subject itself, no value asked
+
+
+def test_the_deed_asked_in_the_other_language_is_looked_for_too():
+    korean_notes = NotesVocabulary.build(["1912년 베게너가 대륙 이동설을 처음 주장했다.", "암석은 광물로 이루어진다."],
+                                         languages=("ko",))
+    lines = "1912년 베게너가 대륙 이동설을 처음 주장했다."
+    # the deed's words are in both languages: "discovered" needs 발견/찾아/밝혀 in the line, "proposed" 주장/제안
+    assert not slot_filled("person", lines, "Who discovered the first seismic waves?", vocab=korean_notes)
+    assert slot_filled("person", lines, "Who first proposed continental drift?", vocab=korean_notes)
