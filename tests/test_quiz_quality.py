@@ -81,8 +81,9 @@ def test_a_definitions_key_is_its_first_sentence():
     short = [i for i in bank if i.kind == "short" and "'basalt'" in i.question]
     assert short and short[0].answer == "a dark volcanic rock with fine grains."
     mc = [i for i in bank if i.kind == "mc" and "'Basalt'" in i.question]
-    assert mc and mc[0].answer == "a dark volcanic rock with fine grains."
+    assert mc and mc[0].answer == "a dark volcanic rock with fine grains"
     assert all(". It" not in choice for choice in mc[0].choices)   # distractors cut the same way
+    assert not any(choice.endswith(".") for choice in mc[0].choices)   # no choice stands out by its period
 
 
 def test_which_column_items_only_from_tables_that_compare_two_things():
@@ -139,3 +140,18 @@ def test_a_numbered_term_loses_its_number_and_a_key_that_echoes_the_term_is_no_c
     assert any("'현무암'" in item.question for item in bank)
     # "백두산현무암 : 백두산에서 분출한 ...": the choice that repeats 백두산 is the answer by its words alone
     assert not [item for item in bank if item.kind == "mc" and "'백두산현무암'" in item.question]
+
+
+def test_no_distractor_is_a_line_cut_before_its_list():
+    text = """## 1. Rocks
+
+### 1.1 Igneous rocks
+- Basalt : a dark volcanic rock with fine grains
+- Granite : a light plutonic rock with coarse grains
+- Rhyolite : a light volcanic rock with fine grains
+- Gabbro : a dark plutonic rock with coarse grains
+- Magma : molten rock under the surface; it has two parts:
+"""
+    bank = build_bank(sections(text, "en"))
+    choices = [c for item in bank if item.kind == "mc" for c in item.choices]
+    assert choices and not [c for c in choices if c.endswith(":")]

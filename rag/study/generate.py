@@ -259,7 +259,8 @@ class _Builder:
                 # the key is the term without a gloss that repeats it: "Networking (Networking)" -> "Networking")
                 self.add(section, "short", text("q_reverse", lang, definition=body), shown_term(term), line.text,
                          answer_alt=alt_term, evidence_alt=alt_text)
-            distractors = [b for _, t, b in pool if b != body]
+            # (not a line cut before its list, "... it has two parts:", nor one holding a second definition)
+            distractors = [b for _, t, b in pool if b != body and not re.search(r":\s*$|\s:\s", first_sentence(b))]
             # a key that repeats the term gives itself away among definitions of other terms
             gives_away = _echoes(term, body)   # "automotive" / "automakers", "인조반정" / "인조" too
             if len(distractors) >= MC_CHOICES - 1 and not gives_away:
@@ -268,10 +269,12 @@ class _Builder:
                 # another topic gives the answer away
                 # (choosing among twice as many by a length like the key's was tried and dropped: readers of the fourth
                 # sample found distractors of another kind, from farther sections: evals/reports/quiz/fourth.md)
-                picked = [first_sentence(b) for b in
+                # every choice without its final period: only the key ending in one would point at it
+                picked = [first_sentence(b).rstrip(" .") for b in
                           random.Random(item_key).sample(distractors[:NEAR_DISTRACTORS], MC_CHOICES - 1)]
-                self.add(section, "mc", text("q_mc_define", lang, term=shown_term(term)), key, line.text,
-                         choices=_shuffled(picked + [key], item_key), answer_alt=alt_key,
+                mc_key = key.rstrip(" .")
+                self.add(section, "mc", text("q_mc_define", lang, term=shown_term(term)), mc_key, line.text,
+                         choices=_shuffled(picked + [mc_key], item_key), answer_alt=alt_key.rstrip(" ."),
                          evidence_alt=alt_text, id_parts=(term, body), frame=("q_mc_define", dict(term=shown_term(term))))
 
     def _chapter_definitions(self, section: Section) -> list[tuple[str, str]]:
