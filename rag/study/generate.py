@@ -250,6 +250,8 @@ class _Builder:
             # than a student should have to write or a grader to match (readers of the fourth sample: "key two
             # long sentences; trim to first sentence"); the item keeps its id
             key, alt_key = first_sentence(body), first_sentence(alt_body)
+            if key.rstrip().endswith(":"):
+                continue   # "... it has two parts:": the definition is the list after it, not this line
             if len(key) <= MAX_SHORT_KEY:   # a longer key is a paragraph to recite, not an answer to grade
                 self.add(section, "short", _define_question(shown_term(term), body, lang), key, line.text,
                          answer_alt=alt_key, evidence_alt=alt_text,
