@@ -297,7 +297,7 @@ class Answerer:
             # questions the question as asked shows to be off topic)
             raw = self.gather(standalone, language)
             if raw.hits and raw.score >= self.threshold(language) and not self.off_topic(raw.retrieval.features, language):
-                coverage = self._assess(standalone, language, found, min(found.score, raw.score))
+                coverage = self._assess(standalone, language, found, float("-inf"))   # evidence judged above
         if weakly_retrieved(coverage) and not found.reference:
             by_parts = self._judge_by_parts(standalone, language)
             if by_parts is not None:

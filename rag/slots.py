@@ -275,14 +275,14 @@ def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = ""
         # "몇 kg", "몇 배", "latency in milliseconds": a number in that unit answers it, not the notes' "50개" or
         # "1970년대" that retrieval happened to bring along
         unit = asked_unit(question)
-        same_language = unit and (vocab is None or vocab.writes(_language_of(unit)))
+        unit_written = unit and (vocab is None or vocab.writes(_language_of(unit)))   # in the notes' language
         # a Korean unit is also looked for as letters or a symbol ("몇 퍼센트" -> "%", "몇 리터" -> "22.4 L", "몇 도"
         # -> "104.5°"): English notes write it no other way, Korean notes often so. A Korean unit with no such form on
         # English notes can't be matched ("몇 자리" on notes that say "40 hex characters") and binds nothing
-        symbol = _KO_UNITS_IN_ENGLISH.get(unit) if unit and (same_language or vocab.writes("en")) else None
-        if same_language and _in_unit(re.escape(unit), lines_text, letters_may_follow=True):
+        symbol = _KO_UNITS_IN_ENGLISH.get(unit) if unit and (unit_written or vocab.writes("en")) else None
+        if unit_written and _in_unit(re.escape(unit), lines_text, letters_may_follow=True):
             return True
-        if symbol or same_language:
+        if symbol or unit_written:
             return bool(symbol) and _in_unit(symbol, lines_text, letters_may_follow=False)
     if slot in TOPIC_BOUND and question:
         # "How many seconds does one turn of the Krebs cycle take?" is not answered by "1958년" on DNA replication

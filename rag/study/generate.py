@@ -558,8 +558,9 @@ def _word_stems(text: str) -> set[str]:
 def _echoes(term: str, text: str) -> bool:
     """``text`` uses a word of ``term`` (its gloss included: "Explicit (declarative) memory" / "declare"), or the first
     two syllables of one of its Korean compounds ("인조반정" / "인조가 즉위"): it hints at the term."""
-    words = _word_stems(term) | _word_stems(term.replace("(", " ").replace(")", " "))
-    if words & (_word_stems(text) | _word_stems(text.replace("(", " ").replace(")", " "))):
+    def with_glosses(words: str) -> str:
+        return words.replace("(", " ").replace(")", " ")
+    if _word_stems(with_glosses(term)) & _word_stems(with_glosses(text)):
         return True
     return any(len(w) >= 3 and w[:2] in text for w in re.findall(r"[가-힣]+", _PARENTHESISED.sub(" ", term)))
 
