@@ -17,7 +17,7 @@ from rag.types import Section
     ("세포설 (cell theory)", "은(는)", "은"), ("'NVIDIA AI Software'", "은(는)", "는"), ("터널", "(으)로", "로"),
     ("책", "(으)로", "으로"), ("kernel", "(으)로", "로"), ("10", "은(는)", "은"), ("2", "이(가)", "가"),
     ("Runtime", "은(는)", "은"), ("'in every clone'", "은(는)", "은"), ("'`git log`'", "은(는)", "는"),
-    ("code", "은(는)", "는"),
+    ("code", "은(는)", "는"), ("CO₂", "은(는)", "는"),
 ])
 def test_particle_for_the_word(word, pair, expected):
     assert choose(word, pair) == expected

@@ -26,19 +26,21 @@ _LETTER_FINAL = {"l": "ㄹ", "m": "ㅁ", "n": "ㄴ", "r": "ㄹ"}      # 엘, 엠
 _DIGIT_FINAL = {"0": "ㅇ", "1": "ㄹ", "3": "ㅁ", "6": "ㄱ", "7": "ㄹ", "8": "ㄹ",
                 "2": "", "4": "", "5": "", "9": ""}                  # 영 일 이 삼 사 오 육 칠 팔 구
 _TENS = {2: "ㅂ", 3: "ㄴ", 4: "ㄴ"}                                 # 십, 백, 천, 만: "10" 십 / "100" 백 / "1000" 천 / "10000" 만
+# sub- and superscript digits are read as the digit: "CO₂" 씨오투, "m²" 제곱미터 (a vowel either way)
+_SCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉⁰¹²³⁴⁵⁶⁷⁸⁹", "01234567890123456789")
 _SKIP_TAIL = re.compile(r"(?:\s*\([^()]*\)|['\"’”」』)\]`\s*])+$")
 
 
 def final_consonant(word: str) -> str | None:
     """The final consonant a Korean reader hears at the end of ``word`` ("" for a vowel), or None when unknown."""
-    word = _SKIP_TAIL.sub("", word.strip())
+    word = _SKIP_TAIL.sub("", word.strip()).translate(_SCRIPT_DIGITS)
     if not word:
         return None
     last = word[-1]
     if "가" <= last <= "힣":
         index = (ord(last) - 0xAC00) % 28
         return "" if index == 0 else ("ㄹ" if index == 8 else "ㅇ" if index == 21 else "other")
-    if last.isdigit():
+    if last in "0123456789":        # not str.isdigit: true of digits of other scripts, which have no reading here
         digits = re.search(r"\d+$", word).group(0)
         zeros = len(digits) - len(digits.rstrip("0"))
         if zeros and digits.rstrip("0"):
