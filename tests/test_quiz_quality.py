@@ -155,3 +155,33 @@ def test_no_distractor_is_a_line_cut_before_its_list():
     bank = build_bank(sections(text, "en"))
     choices = [c for item in bank if item.kind == "mc" for c in item.choices]
     assert choices and not [c for c in choices if c.endswith(":")]
+
+
+BOLD_NOTES = """# 1. Describing data
+
+## 1.1 Centre and spread
+
+- The **mean** is the sum of the values divided by how many there are.
+- The **median** is the middle value once the data are sorted.
+- **Range** = maximum minus minimum.
+- **IQR** (interquartile range): Q3 minus Q1, the spread of the middle half.
+- **Outliers.** Values far from the rest of the data.
+When you describe a distribution, mention its **shape** and **centre**.
+**Worked example**
+"""
+
+
+def test_terms_named_in_bold_are_defined_like_term_colon_lines():
+    from rag.study.generate import build_bank
+
+    bank = build_bank(sections(BOLD_NOTES, "en"))
+    defined = {i.answer for i in bank if i.kind == "short" and i.language == "en"}
+    # "what is X?" keys are the definitions, emphasis marks gone; "what is described as ...?" keys are the terms
+    assert {"the sum of the values divided by how many there are.", "maximum minus minimum.",
+            "Values far from the rest of the data."} <= defined
+    assert {"mean", "median", "Range", "IQR (interquartile range)", "Outliers"} <= defined
+    # a bold phrase inside a sentence, or a bold line standing alone as a heading, defines nothing
+    assert not any(i.answer in ("shape", "centre", "Worked example") for i in bank)
+    assert not any("**" in part for i in bank for part in (i.question, i.answer, *i.choices))
+    # and the course gets choice items in Korean too
+    assert any(i.kind == "mc" and i.language == "ko" for i in bank)

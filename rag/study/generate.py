@@ -28,6 +28,11 @@ _DEFINITION = re.compile(r"^(?P<term>[^:]{2,60}?)\s+:\s+(?P<body>\S.*)$")
 _TABLE_RULE = re.compile(r":?-{2,}:?")
 _CELL_ITEM = re.compile(r"(?:^|\s)-\s+")
 _SEQUENCE = re.compile(r"\s>\s")
+_EMPHASIS = re.compile(r"(\*\*|__)(?P<inner>\S(?:.*?\S)?)\1")
+# a term in bold opening its line (after a list number, or an English article): "1. **Term**", "The **term**"
+_BOLD_TERM = re.compile(r"^(?:\d{1,2}[.)]\s+)?(?:(?:The|A|An)\s+)?\*\*(?P<term>[^*]{1,60}?)\*\*(?P<rest>.*)$")
+# what joins a bold term to its definition: a colon, a dash, "=", "is/are/means/refers to", Korean "란/이란/는/은"
+_BOLD_SEPARATOR = re.compile(r"^(?::|[—–]|-(?=\s)|=|(?:is|are|means|refers to)\b|(?:이란|란|은|는)(?=\s))\s*")
 MIN_LIST = 3          # a list shorter than this gives no good distractors
 MC_CHOICES = 4
 MAX_SHORT_KEY = 140   # characters: a short-answer key a student can write and a grader can check (set by hand)
@@ -75,10 +80,11 @@ def text(key: str, language: str, **values) -> str:
 
 @dataclass
 class Line:
-    text: str                      # the line without its bullet
+    text: str                      # the line without its bullet and without emphasis marks
     raw: str
     indent: int
     summary: bool = False          # ": ..." opening line of a section
+    marked: str = ""               # the line without its bullet, emphasis marks kept: "**Term**" names a term
 
 
 @dataclass
@@ -103,7 +109,7 @@ def parse(section: Section) -> Parsed:
             table = None
             continue
         if stripped.startswith("|"):
-            cells = [c.strip() for c in stripped.strip("|").split("|")]
+            cells = [plain(c.strip()) for c in stripped.strip("|").split("|")]
             if all(_TABLE_RULE.fullmatch(c) for c in cells if c):
                 continue
             if table is None:
@@ -114,8 +120,13 @@ def parse(section: Section) -> Parsed:
             continue
         table = None
         body = _BULLET.sub("", stripped)
-        out.lines.append(Line(body, stripped, len(raw) - len(raw.lstrip()), stripped.startswith(":")))
+        out.lines.append(Line(plain(body), stripped, len(raw) - len(raw.lstrip()), stripped.startswith(":"), body))
     return out
+
+
+def plain(text: str) -> str:
+    """Markdown emphasis marks dropped ("**mean**" -> "mean"): a key or a choice is shown as words."""
+    return _EMPHASIS.sub(r"\g<inner>", text)
 
 
 def cell_items(cell: str) -> list[str]:
@@ -128,12 +139,38 @@ def _definition(line: Line):
     if line.summary:
         return None
     match = _DEFINITION.match(line.text)
+    if not match:
+        return _bold_definition(line.marked)
     if not match or match.group("term").strip().endswith(("http", "https")):
         return None
     term, body = match.group("term").strip(), match.group("body").strip()
     # "2. 중상학파": a numbered list's number is no part of the term; "??": a symbol, nothing to define in words
     term = re.sub(r"^\d{1,2}[.)]\s+", "", term)
     if body.startswith(("http://", "https://")) or len(body) < 4 or not re.search(r"\w", term):
+        return None
+    return term, body
+
+
+def _bold_definition(marked: str):
+    """(term, body) of a line that names its term in bold, as Markdown notes often do: "**Term**: body",
+    "**Term.** body", "**Term** (gloss) — body", "The **term** is body", "**용어**란 body"; None otherwise (a bold
+    phrase inside a sentence, a bold line standing as a heading)."""
+    match = _BOLD_TERM.match(marked)
+    if not match:
+        return None
+    term, rest = plain(match.group("term")).strip(), match.group("rest").strip()
+    gloss = re.match(r"\(([^()]{1,60})\)\s*", rest)
+    if gloss:   # "**ARP** (Address Resolution Protocol): ..." -> the term keeps its gloss, as "X (Y) : ..." lines do
+        term, rest = f"{term} ({gloss.group(1)})", rest[gloss.end():]
+    if term.endswith((":", ".")):           # "**Encapsulation.** Going down ...", "**Term:** body"
+        term, body = term[:-1].strip(), rest
+    else:
+        separator = _BOLD_SEPARATOR.match(rest)
+        if not separator:
+            return None
+        body = rest[separator.end():]
+    body = plain(body).strip()
+    if len(body) < 4 or not re.search(r"\w", term) or body.startswith(("http://", "https://")):
         return None
     return term, body
 
