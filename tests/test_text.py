@@ -34,3 +34,13 @@ def test_glossary_maps_the_terms_given_in_parentheses():
         assert (ko, en) in pairs, (ko, en)
     assert set(tokenize("오케스트레이션")) <= set(glossary.expand(tokenize("What is orchestration?")))
     assert "parallel" in glossary.expand(tokenize("병렬 처리란?"))
+
+
+
+def test_a_term_marked_in_bold_is_the_glossary_term_without_the_words_before_it():
+    lines = ["이 과정에서 몸에 필요한 화학 물질을 **영양소(nutrient)** 라고 한다.",
+             "**유당불내증**(lactose intolerance): 소장의 락타아제가 부족한 상태.",
+             "**미량 영양소(micronutrient)** 라고 부른다."]
+    pairs = {(e.ko, e.en, e.ko_tokens) for e in mine_glossary(lines)}
+    assert pairs == {("영양소", "nutrient", ("영양소",)), ("유당불내증", "lactose intolerance", ("유당불내증",)),
+                     ("미량 영양소", "micronutrient", ("미량", "영양소"))}

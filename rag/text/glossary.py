@@ -33,7 +33,10 @@ class GlossaryEntry:
 
 
 def _korean_term(before: str, en_words: int) -> str:
-    words = before.replace(":", " ").split()
+    bold = _bold_term(before)
+    if bold is not None:
+        return bold
+    words = before.replace(":", " ").replace("**", " ").split()
     term: list[str] = []
     for word in reversed(words):
         if not has_hangul(word) or len(term) >= max(2, min(en_words, 3)):
@@ -42,6 +45,20 @@ def _korean_term(before: str, en_words: int) -> str:
     while term and (len(term[0]) <= 1 or term[0] in _JOINERS):   # "및 워크로드 균형" -> "워크로드 균형"
         term.pop(0)
     return " ".join(term)
+
+
+def _bold_term(before: str) -> str | None:
+    """The term a writer marked in bold right before the gloss: "물질을 **영양소(nutrient)**" or "**유당불내증**(lactose
+    intolerance)" -> the bold words alone (not "물질을 영양소"); None where no bold span ends at the gloss."""
+    stripped = before.rstrip()
+    if stripped.count("**") % 2 == 1:                  # the gloss sits inside the bold span
+        term = stripped[stripped.rfind("**") + 2:].strip()
+    elif stripped.endswith("**") and stripped.count("**") >= 2:
+        term = stripped[stripped.rfind("**", 0, len(stripped) - 2) + 2:-2].strip()
+    else:
+        return None
+    words = term.split()
+    return term if words and len(words) <= _MAX_TERM_TOKENS and has_hangul(term) else None
 
 
 def loanwords(entries: list["GlossaryEntry"]) -> list[str]:
