@@ -108,3 +108,15 @@ def test_a_second_file_numbered_from_one_continues_after_the_first(tmp_path):
     assert ("a", "en", "1.1") in numbers and ("b", "en", "3.1") in numbers and ("b", "ko", "3.1") in numbers
     assert len({(s.language, s.section) for s in loaded.sections}) == len(loaded.sections)
     assert any("b.en.md" in str(w) and "3.1" in str(w) for w in loaded.warnings)
+
+
+def test_answer_lines_carry_no_markdown_emphasis():
+    from rag.ingest.chunking import section_units
+    from rag.types import Section
+
+    text = ("**pH**\n- pH = -log[H+], and **neutral** water has pH 7.\n* **Acids** have pH below 7.\n"
+            "-5 °C is below freezing.\n| Term | Value |\n|---|---|\n| **boiling** | 100 °C |\n")
+    units = section_units(Section("d", "1.1", "Acids", "1", "Chemistry", "en", text))
+    # a bold line stays a line (it names what the lines below it are); a minus sign is no bullet
+    assert units == ["pH", "pH = -log[H+], and neutral water has pH 7.", "Acids have pH below 7.",
+                     "-5 °C is below freezing.", "Term: boiling; Value: 100 °C"]

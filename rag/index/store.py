@@ -31,7 +31,8 @@ FORMAT = "course-rag-index"
 # v2: one vector per line of the notes (lines.faiss, lines.jsonl) beside the chunk vectors, for the line leg;
 # v3: lines.jsonl also holds each line's own text ("unit"), so evidence selection can use its cosine;
 # v4: the course's labelled questions and their vectors (questions.jsonl, questions.faiss), for the section prior
-FORMAT_VERSION = 4
+# v5: line units without Markdown emphasis marks, glossary terms cut at a bold mark
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
 READERS = ".readers"          # readers hold a shared flock on it while they load the build
 BUILD_LOCK = ".build.lock"    # builders hold an exclusive flock on it while they write, swap and prune

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from ..text.markdown import plain
 from ..types import Chunk, Section
 
 
@@ -129,10 +130,12 @@ def section_units(section: Section) -> list[str]:
                 header = cells
                 continue
             pairs = [f"{h}: {c}" if h else c for h, c in zip(header, cells) if c]
-            units.append("; ".join(pairs))
+            units.append(plain("; ".join(pairs)))
             continue
         header = None
-        units.append(re.sub(r"^[-*:]\s*|^\d+\)\s*", "", stripped))
+        # a bullet is "-" or "* " (a lone "*" would eat one mark of "**term**", a "-" before a digit is a minus
+        # sign); ":" opens a section's summary
+        units.append(plain(re.sub(r"^-(?:\s+|(?![\d.]))|^\*\s+|^:\s*|^\d+\)\s*", "", stripped)))
     return [u for u in units if u]
 
 
@@ -154,6 +157,6 @@ def section_lines(sections: list[Section], chunks: list[Chunk]) -> list[dict]:
         if not positions:
             continue
         for unit in section_units(section):
-            holder = next((p for p in positions if unit in chunks[p].text), positions[0])
+            holder = next((p for p in positions if unit in plain(chunks[p].text)), positions[0])
             lines.append({"chunk": holder, "unit": unit, "text": line_text(section, unit)})
     return lines

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from ..prompts import message
+from ..text.markdown import plain
 from ..types import Section
 from .types import QuizItem
 
@@ -28,7 +29,6 @@ _DEFINITION = re.compile(r"^(?P<term>[^:]{2,60}?)\s+:\s+(?P<body>\S.*)$")
 _TABLE_RULE = re.compile(r":?-{2,}:?")
 _CELL_ITEM = re.compile(r"(?:^|\s)-\s+")
 _SEQUENCE = re.compile(r"\s>\s")
-_EMPHASIS = re.compile(r"(\*\*|__)(?P<inner>\S(?:.*?\S)?)\1")
 # a term in bold opening its line (after a list number, or an English article): "1. **Term**", "The **term**"
 _BOLD_TERM = re.compile(r"^(?:\d{1,2}[.)]\s+)?(?:(?:The|A|An)\s+)?\*\*(?P<term>[^*]{1,60}?)\*\*(?P<rest>.*)$")
 # what joins a bold term to its definition: a colon, a dash, "=", "is/are/means/refers to", Korean "란/이란/는/은"
@@ -123,10 +123,6 @@ def parse(section: Section) -> Parsed:
         out.lines.append(Line(plain(body), stripped, len(raw) - len(raw.lstrip()), stripped.startswith(":"), body))
     return out
 
-
-def plain(text: str) -> str:
-    """Markdown emphasis marks dropped ("**mean**" -> "mean"): a key or a choice is shown as words."""
-    return _EMPHASIS.sub(r"\g<inner>", text)
 
 
 def cell_items(cell: str) -> list[str]:

@@ -1,0 +1,18 @@
+"""Markdown emphasis in notes: what a student reads is the words, not the marks.
+
+Teachers' Markdown notes mark terms in bold ("The **mean** is ...") and write run-in sub-headings as bold lines
+("**pH**" above the lines about it). Quoted as evidence or offered as a quiz choice, the marks are noise (and a
+bullet rule that strips one "*" leaves "*pH**"). A bold line standing alone stays a line: "**평균 원자량 구하기**"
+(working out an average atomic mass) is what tells a how-to question that the lines below are its steps.
+"""
+from __future__ import annotations
+
+import re
+
+_EMPHASIS = re.compile(r"(\*\*|__)(?P<inner>\S(?:.*?\S)?)\1")
+
+
+def plain(text: str) -> str:
+    """Emphasis marks dropped: "**mean**" -> "mean"."""
+    return _EMPHASIS.sub(r"\g<inner>", text)
+
