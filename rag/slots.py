@@ -89,7 +89,9 @@ _SLOTS = {
                          r"\bcheap(?:er|est)?\b|\bmore expensive\b|\bcosts? less\b|저렴|더 ?싸|(?:제일|가장) ?싼|싸게",
                          re.IGNORECASE),
               re.compile(r"[$€£₩]\s*\d|\d\s*(?:달러|원|dollars?|usd|krw)", re.IGNORECASE)),
-    "duration": (re.compile(r"\bhow long\b|\bhow many (?:seconds|minutes|hours|days|weeks|months|years)\b|얼마나 걸|기간|소요 ?시간",
+    "duration": (re.compile(r"\bhow long\b|\bhow many (?:seconds|minutes|hours|days|weeks|months|years)\b|얼마나 걸|기간|소요 ?시간|"
+                            # "한 바퀴 도는 데 몇 년 걸려?", "몇 시간 동안": a span of time, not a year ("몇 년에")
+                            r"몇\s*(?:십|백|천|만|억)?\s*(?:년|개월|달|주|일|시간|분|초)\s*(?:이나|정도|쯤|씩)?\s*(?:걸|동안|지속|소요|만에)",
                             re.IGNORECASE),
                  # (not "1분자", one molecule, nor "2분열", "3분의 1")
                  # (not a year: "1937년 크렙스가 밝혔다" is no span of time)
@@ -181,9 +183,29 @@ def asked_slots(question: str, vocab: "NotesVocabulary | None" = None) -> list[s
             continue
         if cues:
             slots.append(name)
-    if "current" in slots and not set(slots) & _VALUE_SLOTS:
+    if asks_state_now(question):
+        slots += [] if "current" in slots else ["current"]
+    elif "current" in slots and not set(slots) & _VALUE_SLOTS:
         slots.remove("current")   # "요즘 AI가 바꾸는 산업": now, but no value asked
     return slots
+
+
+# "지금 엘니뇨 진행 중이야?", "Is there an earthquake going on right now?", "119번 원소는 이제 발견됐어?": a yes-or-no
+# question about the present, which notes answer only where they say what holds now. Not "요즘" / "these days",
+# which ask what is typical ("요즘 AI가 바꾸는 산업"), nor a question word or a request ("지금 GPU 종류 알려줘").
+_NOW = re.compile(r"\bright now\b|\bat the moment\b|\bcurrently\b|지금|이제|현재", re.IGNORECASE)
+_YES_NO_EN = re.compile(r"^\s*(?:is|are|was|were|does|do|did|has|have|can|will)\b", re.IGNORECASE)
+# a Korean yes-or-no question ends in a verb ending ("진행 중이야?", "발견됐어?"), not in a topic ("차이점은?")
+_YES_NO_KO = re.compile(r"(?:야|어|니|나요|까|까요|지|죠|냐|나|어요|아요|에요|예요|해요|음|임)\s*[?？]*\s*$")
+_ASKS_WHAT = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b|뭐|무엇|무슨|어떤|어떻|어느|누구|누가|언제|"
+                        r"어디|왜|몇|얼마|\b(?:tell|explain|list|describe|show|summari[sz]e)\b|알려|설명|정리|말해|보여",
+                        re.IGNORECASE)
+
+
+def asks_state_now(question: str) -> bool:
+    if not _NOW.search(question) or _ASKS_WHAT.search(question):
+        return False
+    return bool(_YES_NO_KO.search(question) if HANGUL.search(question) else _YES_NO_EN.match(question))
 
 
 # The slots that ask for a value a date can make stale.

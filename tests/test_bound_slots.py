@@ -61,6 +61,24 @@ def test_a_value_as_of_now_needs_a_line_that_says_it_holds_now():
     assert not slot_filled("current", "Erosion rate = rock removed ÷ years × 100.", "What's the erosion rate right now?")
 
 
+def test_a_yes_or_no_question_about_the_present_needs_a_line_that_says_what_holds_now():
+    for question in ("지금 화산 분화 진행 중이야?", "Is the volcano erupting right now?", "그 원소는 이제 발견됐어?"):
+        assert "current" in asked_slots(question), question
+    # a question word, a request or a topic fragment asks what the notes say, not what holds today
+    for question in ("요즘 어떤 암석이 많이 쓰여?", "지금 배운 암석 종류 알려줘", "이제 화성암 끝났으니 퇴적암 특징은?",
+                     "What is happening to the volcano right now?"):
+        assert "current" not in asked_slots(question), question
+    assert not slot_filled("current", "화산 분화는 마그마가 지표로 나오는 현상이다.", "지금 화산 분화 진행 중이야?")
+    assert slot_filled("current", "현재 활동 중인 화산은 약 1,500개이다.", "지금 화산 분화 진행 중이야?")
+
+
+def test_a_span_of_years_is_a_duration_not_a_year():
+    assert "duration" in asked_slots("지층 하나 쌓이는 데 몇 년 걸려?")
+    assert "duration" in asked_slots("빙하기는 몇 만 년 동안 지속됐어?")
+    assert "duration" not in asked_slots("베게너는 몇 년에 대륙 이동설을 발표했어?")
+    assert not slot_filled("duration", "1912년 베게너가 대륙 이동설을 발표했다.", "지층 하나 쌓이는 데 몇 년 걸려?")
+
+
 def test_a_year_the_notes_never_state_is_a_term_they_lack():
     vocab = NotesVocabulary.build([LINES], languages=("ko", "en"))
     assert "2024년" in unknown_terms("2024년 침식 속도 얼마였어?", vocab)
