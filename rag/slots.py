@@ -279,6 +279,8 @@ def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = ""
                                 and (deed is None or deed.search(line))
                                 for line in lines_text.splitlines()):
         return True   # "Who came up with comparative advantage?" where the line on it names David Ricardo
+    if slot == "person" and deed is not None:
+        return False   # "해례본은 누가 발견했어?": not filled by "발명품: 측우기 ... (세종)", another deed on another line
     if slot == "count" and vocab is not None and not vocab.writes(_language_of(counted_noun(question))):
         slot = "number"   # "how many chromosomes" on Korean-only notes: their number can't be matched by the word
     if slot == "count":

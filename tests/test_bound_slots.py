@@ -164,6 +164,9 @@ def test_who_did_a_particular_deed_needs_a_line_saying_that_deed():
     assert not slot_filled("person", lines, "대륙 이동설 증거를 처음 발견한 사람 누구야?")   # a claim, not a find
     assert slot_filled("person", lines, "대륙 이동설을 처음 제안한 사람 누구야?")
     assert slot_filled("person", lines, "대륙 이동설은 누가 처음 말했어?")                  # no particular deed
+    # another deed on another line, with its own person, does not stand in for the one asked
+    other_deed = "발명품: 혼천의; 만든 때와 인물: 1433년 (장영실)\n해저 지형도는 1977년 공개되었다."
+    assert not slot_filled("person", other_deed, "해저 지형도는 누가 발견했어?")
 
 
 def test_a_korean_unit_is_looked_for_as_english_notes_write_it():
