@@ -46,7 +46,7 @@ class NotesVocabulary:
                 vocab.korean.update(t for t in tokenize(text) if HANGUL.search(t))
         return vocab
 
-    FORMAT = 4
+    FORMAT = 5    # 5: formulas in code spans are no command families
 
     def save(self, path) -> None:
         """Best effort, atomic: a cache that cannot be written costs the next process seconds, never an answer."""
@@ -123,7 +123,10 @@ def command_words(texts) -> dict:
     spans = [m.group(1).split() for text in texts for m in _CODE_SPAN.finditer(text)]
     heads: dict[str, int] = {}
     for words in spans:
-        if len(words) >= 2 and re.fullmatch(r"[a-z][\w.-]*", words[0]):
+        # a command reads "head word ..." (`git commit`, `ping -c 4`); a formula reads "a = F / m" or "F ∝ 1/r²":
+        # its letter is a symbol, and "a car" in a question no unknown subcommand of it
+        if (len(words) >= 2 and re.fullmatch(r"[a-z][\w.-]+", words[0])
+                and re.fullmatch(r"-{0,2}[A-Za-z][\w.-]*", words[1])):
             heads[words[0]] = heads.get(words[0], 0) + 1
     families = {head: set() for head, count in heads.items() if count >= COMMAND_FAMILY_SPANS}
     for words in spans:

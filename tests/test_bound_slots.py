@@ -107,6 +107,10 @@ def test_a_subcommand_the_notes_never_write_is_a_term_they_lack():
     assert not [t for t in unknown_terms("who wrote rockctl originally, and is rockctl faster now?", vocab)
                 if t.startswith("rockctl")]
     assert NotesVocabulary.build(["Erosion wears rock away."]).commands == {}   # notes with no code: no families
+    # formulas in code are no commands: "a car" is no unknown subcommand of the acceleration `a = F / m`
+    formulas = ["`a = F / m`", "`a = Δv / Δt`", "`a ∝ 1/r²`", "`F = ma`", "운동량은 `p = mv`이다."]
+    assert command_words(formulas) == {}
+    assert unknown_terms("What is the momentum of a car of mass 1000 kg?", NotesVocabulary.build(formulas)) == []
 
 
 def test_who_did_a_deed_asks_for_a_person_in_a_line_on_that_topic():
