@@ -165,13 +165,15 @@ BOLD_NOTES = """# 1. Describing data
 - The **median** is the middle value once the data are sorted.
 - **Range** = maximum minus minimum.
 - **IQR** (interquartile range): Q3 minus Q1, the spread of the middle half.
-- **Outliers.** Values far from the rest of the data.
+- **Outliers:** Values far from the rest of the data.
+- **Reliability.** Sequence numbers count bytes.
+- Sagittal plane — vertical; divides the body into left and right parts.
 When you describe a distribution, mention its **shape** and **centre**.
 **Worked example**
 """
 
 
-def test_terms_named_in_bold_are_defined_like_term_colon_lines():
+def test_terms_named_in_bold_or_before_a_dash_are_defined_like_term_colon_lines():
     from rag.study.generate import build_bank
 
     bank = build_bank(sections(BOLD_NOTES, "en"))
@@ -179,9 +181,27 @@ def test_terms_named_in_bold_are_defined_like_term_colon_lines():
     # "what is X?" keys are the definitions, emphasis marks gone; "what is described as ...?" keys are the terms
     assert {"the sum of the values divided by how many there are.", "maximum minus minimum.",
             "Values far from the rest of the data."} <= defined
-    assert {"mean", "median", "Range", "IQR (interquartile range)", "Outliers"} <= defined
+    assert {"mean", "median", "Range", "IQR (interquartile range)", "Outliers", "Sagittal plane"} <= defined
     # a bold phrase inside a sentence, or a bold line standing alone as a heading, defines nothing
-    assert not any(i.answer in ("shape", "centre", "Worked example") for i in bank)
+    assert not any(i.answer in ("shape", "centre", "Worked example", "Reliability") for i in bank)
     assert not any("**" in part for i in bank for part in (i.question, i.answer, *i.choices))
     # and the course gets choice items in Korean too
     assert any(i.kind == "mc" and i.language == "ko" for i in bank)
+
+
+def test_a_key_that_writes_a_piece_of_a_numbered_name_is_no_choice_item():
+    from rag.study.generate import build_bank
+
+    notes = """# 1. 세종
+
+## 1.1 국방
+- 4군 6진 : 최윤덕이 압록강 쪽에 4군, 김종서가 두만강 쪽에 6진을 설치함
+- 집현전 : 1420년 세종이 확대 개편한 학문 연구 기관
+- 훈민정음 : 백성을 가르치는 바른 소리라는 뜻의 문자
+- 측우기 : 비의 양을 재는 기구
+- 의정부 서사제 : 6조의 일을 의정부가 먼저 심의하는 제도
+"""
+    bank = build_bank(sections(notes, "ko"))
+    # among other definitions, the one choice that says "4군" and "6진" is the key
+    assert not [i for i in bank if "4군 6진" in i.question and i.kind == "mc"]
+    assert [i for i in bank if "집현전" in i.question and i.kind == "mc"]    # the others keep theirs

@@ -26,6 +26,7 @@ from .types import QuizItem
 
 _BULLET = re.compile(r"^(?:[-*]\s+|\d+\)\s*|:\s+)")
 _DEFINITION = re.compile(r"^(?P<term>[^:]{2,60}?)\s+:\s+(?P<body>\S.*)$")
+_DASH_DEFINITION = re.compile(r"^(?P<term>[^:—–]{2,60}?)\s+[—–]\s+(?P<body>\S.*)$")
 _TABLE_RULE = re.compile(r":?-{2,}:?")
 _CELL_ITEM = re.compile(r"(?:^|\s)-\s+")
 _SEQUENCE = re.compile(r"\s>\s")
@@ -41,6 +42,11 @@ _YEAR_OR_NUMBER = re.compile(r"\d")
 _PARENTHESISED = re.compile(r"\([^)]*\)")
 # a table cell that only says yes or no ("없음", "있음 (미토콘드리아, ...)", "none"): asked "whose is it?" it reads as a
 # riddle, not a question
+# a date written beside a term: "(1855)", "(16세기 후반)", "(c. 1450)", "1884년 ...", "(Airy, 1855)"
+_DATE = r"(?:(?:c\.|ca\.|약)\s*)?\d{1,4}(?:\s*[-~–]\s*\d{1,4})?\s*(?:년경|년대|년|세기(?:\s*(?:초|중반|후반|말|경))?|s)?"
+_DATE_GLOSS = re.compile(r"\s*\(" + _DATE + r"\)")
+_DATE_IN_GLOSS = re.compile(r",\s*" + _DATE + r"\)")
+_DATED_START = re.compile(r"^\d{3,4}년(?:경)?\s+(?=\S)")
 _BARE_VALUE = re.compile(r"^(?:없음|있음|없다|있다|해당 없음|none|yes|no|n/a|-|o|x)(?:\s*\(.*\))?$", re.IGNORECASE)
 # The wording "what is X?" items were first written with: their ids hash it, so quiz progress and labels kept under
 # those ids stay valid now that the question reads better.
@@ -135,6 +141,9 @@ def _definition(line: Line):
     if line.summary:
         return None
     match = _DEFINITION.match(line.text)
+    dash = None if match else _DASH_DEFINITION.match(line.text)
+    if dash and len(dash.group("term").split()) <= 6:
+        match = dash          # "Sagittal plane — vertical; divides the body ...": a glossary line with a dash
     if not match:
         return _bold_definition(line.marked)
     if not match or match.group("term").strip().endswith(("http", "https")):
@@ -149,8 +158,8 @@ def _definition(line: Line):
 
 def _bold_definition(marked: str):
     """(term, body) of a line that names its term in bold, as Markdown notes often do: "**Term**: body",
-    "**Term.** body", "**Term** (gloss) — body", "The **term** is body", "**용어**란 body"; None otherwise (a bold
-    phrase inside a sentence, a bold line standing as a heading)."""
+    "**Term** (gloss) — body", "The **term** is body", "**용어**란 body"; None otherwise (a bold phrase inside a
+    sentence, a bold line standing as a heading, a paragraph's run-in heading "**Reliability.** ...")."""
     match = _BOLD_TERM.match(marked)
     if not match:
         return None
@@ -158,7 +167,9 @@ def _bold_definition(marked: str):
     gloss = re.match(r"\(([^()]{1,60})\)\s*", rest)
     if gloss:   # "**ARP** (Address Resolution Protocol): ..." -> the term keeps its gloss, as "X (Y) : ..." lines do
         term, rest = f"{term} ({gloss.group(1)})", rest[gloss.end():]
-    if term.endswith((":", ".")):           # "**Encapsulation.** Going down ...", "**Term:** body"
+    if term.endswith("."):
+        return None   # "**Reliability.** Sequence numbers count bytes.": a paragraph's run-in heading, not a term
+    if term.endswith(":"):                   # "**Term:** body"
         term, body = term[:-1].strip(), rest
     else:
         separator = _BOLD_SEPARATOR.match(rest)
@@ -292,7 +303,7 @@ class _Builder:
             if len(body) <= 160 and not _echoes(term, body):
                 # (a description that uses the term's own word gives it away: "고속 스토리지 접근 필수" -> 스토리지;
                 # the key is the term without a gloss that repeats it: "Networking (Networking)" -> "Networking")
-                self.add(section, "short", text("q_reverse", lang, definition=body), shown_term(term), line.text,
+                self.add(section, "short", text("q_reverse", lang, definition=body), _term_key(term, line.text), line.text,
                          answer_alt=alt_term, evidence_alt=alt_text)
             # (not a line cut before its list, "... it has two parts:", nor one holding a second definition)
             distractors = [b for _, t, b in pool if b != body and not re.search(r":\s*$|\s:\s", first_sentence(b))]
@@ -548,11 +559,21 @@ def first_sentence(text: str) -> str:
 
 
 def shown_term(term: str) -> str:
-    """The term as a question shows it: a gloss that repeats it is dropped ("Compute platforms (Compute Platforms)")."""
+    """The term as a question shows it and a key gives it: a gloss that repeats it is dropped ("Compute platforms
+    (Compute Platforms)"), and so is a date beside it ("티코 브라헤 (16세기 후반)", "1884년 다카키 가네히로",
+    "에어리설 (Airy, 1855)"): readers asked for the name alone (evals/reports/quiz/seventh.md)."""
     def repeat(match: re.Match) -> str:
         before = term[:match.start()].strip().lower()
         return "" if before.endswith(match.group(1).strip().lower()) else match.group(0)
-    return re.sub(r"\s*\(([^()]*)\)", repeat, term).strip()
+    undated = _DATE_GLOSS.sub("", _DATED_START.sub("", _DATE_IN_GLOSS.sub(")", term))).strip()
+    return re.sub(r"\s*\(([^()]*)\)", repeat, undated or term).strip()
+
+
+def _term_key(term: str, line: str) -> str:
+    """The term as a key: as shown, or without its gloss where the shown form is not written in the line ("에어리설
+    (Airy, 1855)" -> "에어리설"): every key is cut from its line."""
+    shown = shown_term(term)
+    return shown if shown in line else re.sub(r"\s*\([^()]*\)", "", shown).strip() or term
 
 
 def _cut_short(line: str, ko: str, en: str) -> bool:
@@ -594,6 +615,9 @@ def _echoes(term: str, text: str) -> bool:
     def with_glosses(words: str) -> str:
         return words.replace("(", " ").replace(")", " ")
     if _word_stems(with_glosses(term)) & _word_stems(with_glosses(text)):
+        return True
+    # a numbered name ("4군 6진", "H100") loses its pieces in tokenising: such a piece written in the text gives it away
+    if any(re.search(r"\d", piece) and piece in text for piece in _PARENTHESISED.sub(" ", term).split() if len(piece) >= 2):
         return True
     return any(len(w) >= 3 and w[:2] in text for w in re.findall(r"[가-힣]+", _PARENTHESISED.sub(" ", term)))
 
