@@ -101,16 +101,24 @@ def test_which_column_items_only_from_tables_that_compare_two_things():
 | basalt | dark | at the surface, from lava |
 | granite | light | deep underground, from magma |
 
+Igneous and sedimentary rocks form in different ways.
+
 | | Igneous | Sedimentary |
 |---|---|---|
 | Origin | cooled magma or lava | pressed sediment |
 | Grains | interlocking crystals | cemented particles |
+
+| Symptom | Likely cause |
+|---|---|
+| the sample crumbles | weathering |
+| the sample fizzes in acid | calcite in it |
 """
     bank = build_bank(sections(text, "en"))
     choices = {tuple(item.choices) for item in bank if item.kind == "mc"}
     assert ("Igneous", "Sedimentary") in choices                 # two things compared row by row
     assert ("Command", "What it does") not in choices            # code beside a sentence: the form answers it
     assert ("Colour", "Where it forms") not in choices           # attributes of rocks, not two things
+    assert ("Symptom", "Likely cause") not in choices            # two attributes of each row: the phrase tells which
 
 
 def test_a_description_that_uses_the_terms_word_is_not_asked_in_reverse():

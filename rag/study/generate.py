@@ -149,6 +149,8 @@ def _definition(line: Line):
     if not match or match.group("term").strip().endswith(("http", "https")):
         return None
     term, body = match.group("term").strip(), match.group("body").strip()
+    if re.search(r"\s:\s", body) and re.search(r"\d", body):
+        return None   # "계수비 CH₄ : H₂O = 1 : 2": a ratio, not a term and its definition (readers of the eighth sample)
     # "2. 중상학파": a numbered list's number is no part of the term; "??": a symbol, nothing to define in words
     term = re.sub(r"^\d{1,2}[.)]\s+", "", term)
     if body.startswith(("http://", "https://")) or len(body) < 4 or not re.search(r"\w", term):
@@ -392,6 +394,8 @@ class _Builder:
             first = 1 if labelled else 0
             if not _parallel_columns([[row[first + c] for row in table.rows] for c in range(2)]):
                 continue   # "Command | What it does": which column a cell sits in shows in its form, not in what it says
+            if not _two_things_compared(columns, section):
+                continue   # "Symptom | Likely cause", "뜻 | 예": a cell's kind tells its column (readers of the eighth sample)
             sides = [{i for row in table.rows for i in cell_items(row[first + c])} for c in range(2)]
             both_sides = sides[0] & sides[1]
             for r_index, row in enumerate(table.rows):
@@ -530,6 +534,21 @@ _ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|dr|mr|ms|st|no|fig)|\b[
 # their attributes instead. (Language data, any course.)
 COMPARISON_LABELS = frozenset({"", "구분", "항목", "item", "items", "비교", "비교 항목", "비교항목", "기준", "특성", "측면", "aspect", "feature",
                                "features", "category", "criterion", "criteria", "property", "comparison", "dimension"})
+
+
+def _two_things_compared(headers: list[str], section: Section) -> bool:
+    """The two column headers are two things the notes compare, not two attributes of each row: both named in the
+    section's own sentences ("CPU | GPU", "Merge | Rebase"), or two of a kind by their words ("수동 수송 | 능동
+    수송", "Fiscal policy | Monetary policy", "정묘호란 | 병자호란"). "Symptom | Likely cause", "Region | Main
+    functions", "뜻 | 예" are neither: which column a cell sits in shows in what kind of phrase it is."""
+    prose = (section.title + "\n" + "\n".join(line for line in section.text.splitlines()
+                                                if not line.strip().startswith("|"))).lower()
+    cores = [_PARENTHESISED.sub("", plain(h)).strip().lower() for h in headers]
+    if all(len(core) >= 2 and core in prose for core in cores):
+        return True
+    a, b = cores
+    shared_word = {w for w in a.split() if len(w) >= 2} & {w for w in b.split() if len(w) >= 2}
+    return bool(shared_word) or (len(a) >= 3 and len(b) >= 3 and (a[-2:] == b[-2:] or a[:4] == b[:4]))
 
 
 def _parallel_columns(columns: list[list[str]]) -> bool:
