@@ -83,10 +83,10 @@ def test_bad_requests_get_messages(settings):
 def test_parser_reads_tables_and_cell_lists():
     from rag.types import Section
 
-    text = "- A : b\n\n| 구분 | X | Y |\n|---|---|---|\n| 장점 | - 빠름 - 큼 | 작음 |"
+    text = "- A : b\n\n| 구분 | X 방식 | Y 방식 |\n|---|---|---|\n| 장점 | - 빠름 - 큼 | 작음 |"
     parsed = parse(Section("d", "1.1", "t", "1", "c", "ko", text))
     assert parsed.lines[0].text == "A : b"
-    assert parsed.tables[0].header == ["구분", "X", "Y"] and cell_items(parsed.tables[0].rows[0][1]) == ["빠름", "큼"]
+    assert parsed.tables[0].header == ["구분", "X 방식", "Y 방식"] and cell_items(parsed.tables[0].rows[0][1]) == ["빠름", "큼"]
     items = build_bank([Section("d", "1.1", "t", "1", "c", "ko", text)])
-    assert any(it.answer == "X" and "빠름" in it.question for it in items)
+    assert any(it.answer == "X 방식" and "빠름" in it.question for it in items)
     assert select(items, n=100, seed=1) and select(items, n=2, seed=1) == select(items, n=2, seed=1)
