@@ -151,7 +151,11 @@ _SLOTS = {
                                r"^\s*(?:is|are|was|were|does|do|did)\b[^?]{1,40}\b(?:more \w+|less \w+|better|worse|"
                                r"[a-z]{2,}er) than\b|"
                                r"(?:중(?:에서?)?|이랑|랑|하고|와|과) ?[^?.]{0,20}?(?:어느|어떤|뭐|무엇|어디|누가)[^?.]{0,10}?더 |"
-                               r"(?:어느|어떤) ?(?:쪽|것|게)[이가]? ?더", re.IGNORECASE),
+                               r"(?:어느|어떤) ?(?:쪽|것|게)[이가]? ?더|"
+                               # "목성이랑 토성 중에 위성이 더 많은 행성은?", "does sugar or salt dissolve faster?"
+                               r"(?:이랑|랑|하고|와|과)\s+[^\s?]+?\s*(?:중에서|중에|중)\s[^?.]{0,30}?더\s|"
+                               r"^\s*(?:does|do|did)\b[^?]{1,40}\bor\b[^?]{1,40}?\b(?:faster|slower|better|worse|more|less|"
+                               r"higher|lower|bigger|smaller|stronger|weaker|longer|shorter|earlier|later)\b", re.IGNORECASE),
                     re.compile(r"\bthan\b|\bmore\b|\bless\b|\bmost\b|\bleast\b|\b\w+er than\b|\bunlike\b|"
                                r"\bwhereas\b|\bbetter\b|\bworse\b|\bfaster\b|\bslower\b|\bhigher\b|\blower\b|"
                                r"보다|더 |가장|제일|비해|반면|달리|유리|불리|우수|높|낮|빠르|느리", re.IGNORECASE)),
@@ -308,6 +312,12 @@ def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = ""
             return True
         if symbol or unit_written:
             return bool(symbol) and _in_unit(symbol, lines_text, letters_may_follow=False)
+    sides = compared_sides(question) if slot == "comparative" and same_language else None
+    if sides:
+        # "Is monopoly or oligopoly worse for consumers?", "목성이랑 토성 중에 위성이 더 많은 건?": a line that itself
+        # compares the two, naming both, not a line on one of them that happens to say "more" or "높은"
+        return any(_SLOTS[slot][1].search(line) and all(side & set(tokenize(line)) for side in sides)
+                   for line in lines_text.splitlines())
     if slot in TOPIC_BOUND and question:
         # "How many seconds does one turn of the Krebs cycle take?" is not answered by "1958년" on DNA replication
         # that retrieval brought along: the number must stand in a line about what the question asks about
@@ -317,6 +327,27 @@ def slot_filled(slot: str, lines_text: str, question: str = "", titles: str = ""
                                                      else not topic or bool(topic & set(tokenize(line))))
                    for line in lines_text.splitlines())
     return bool(_SLOTS[slot][1].search(lines_text))
+
+
+# The two things a "which of the two is more so" question names: "A랑 B 중에", "is A or B worse", "which is faster, A or B"
+_SIDES = (re.compile(r"([^\s,?]+?)(?:이랑|랑|하고|와|과)\s+([^\s,?]+?)\s*(?:중에서|중에|중|둘 ?중)"),
+          re.compile(r"\b(?:is|are|was|were|does|do|did)\s+(?:an?\s+|the\s+)?([\w'-]+(?:\s+[\w'-]+)?)\s+or\s+(?:an?\s+|the\s+)?"
+                     r"([\w'-]+(?:\s+[\w'-]+)?)\s+(?:more|less|better|worse|[a-z]{2,}er)\b", re.IGNORECASE),
+          re.compile(r"\bwhich\b[^?]{0,40}?,\s*(?:an?\s+|the\s+)?([\w'-]+(?:\s+[\w'-]+)?)\s+or\s+(?:an?\s+|the\s+)?"
+                     r"([\w'-]+(?:\s+[\w'-]+)?)\s*\??\s*$", re.IGNORECASE))
+
+
+def compared_sides(question: str) -> "list[set[str]] | None":
+    """The content words of each of the two things compared, or None when the question names no such pair."""
+    for pattern in _SIDES:
+        match = pattern.search(question)
+        if match:
+            # each side by its first content word ("granite cool faster": granite, not the verb after it)
+            words = [[t for t in tokenize(side) if len(t) >= 2 and t.lower() not in QUESTION_WORDS][:1]
+                     for side in match.groups()]
+            if all(words) and words[0] != words[1]:
+                return [set(w) for w in words]
+    return None
 
 
 # Slots whose content means nothing apart from what it is about: a number or an amount of time (what it measures),

@@ -55,6 +55,19 @@ def test_which_of_two_is_more_so_needs_a_line_that_compares():
     assert "comparative" not in asked_slots("Does the first chapter treat erosion as a slow process or as something bigger?")
 
 
+
+def test_which_of_two_needs_a_line_naming_both():
+    question = "현무암이랑 화강암 중에 입자가 더 굵은 건?"
+    assert "comparative" in asked_slots(question)
+    one_side = "화강암 : 밝은 색의 심성암으로 입자가 굵다, 다른 암석보다 무겁다\n현무암 : 어두운 색의 화산암"
+    assert not slot_filled("comparative", one_side, question)      # "보다" on a line that names only one of them
+    assert slot_filled("comparative", "구분: 입자; 현무암: 가늘다; 화강암: 더 굵다", question)
+    question = "Does basalt or granite cool faster?"
+    assert "comparative" in asked_slots(question)
+    assert not slot_filled("comparative", "Basalt cools faster than most rocks.", question)
+    assert slot_filled("comparative", "Basalt cools faster than granite.", question)
+
+
 def test_a_value_as_of_now_needs_a_line_that_says_it_holds_now():
     assert "current" in asked_slots("What is the erosion rate of the Colorado River right now?")
     assert "current" not in asked_slots("요즘 지질학에서 어떤 암석을 다뤄?")      # now, but no value asked
