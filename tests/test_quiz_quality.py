@@ -213,3 +213,18 @@ def test_a_key_that_writes_a_piece_of_a_numbered_name_is_no_choice_item():
     # among other definitions, the one choice that says "4군" and "6진" is the key
     assert not [i for i in bank if "4군 6진" in i.question and i.kind == "mc"]
     assert [i for i in bank if "집현전" in i.question and i.kind == "mc"]    # the others keep theirs
+
+
+def test_a_define_question_names_its_section_and_a_dated_term_asks_what_the_notes_say():
+    from rag.study.generate import build_bank
+
+    notes = """# 1. 세포
+
+## 1.1 세포의 발견
+- 1838년 슐라이덴 : 식물체는 모두 세포로 이루어져 있다고 주장
+- 세포벽 : 식물 세포의 바깥을 둘러싼 단단한 벽
+"""
+    questions = {i.question for i in build_bank(sections(notes, "ko")) if i.kind == "short"}
+    assert "'세포의 발견' 부분에서 '세포벽'은 무엇인가요?" in questions
+    # the date leaves the shown term, not the question's kind: an event is asked what the notes say of it
+    assert "'세포의 발견' 부분에서 노트는 '슐라이덴'에 대해 무엇이라고 하나요?" in questions

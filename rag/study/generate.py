@@ -65,16 +65,19 @@ def _section_index(number: str) -> int:
     return parts[0] * 100 + parts[1]
 
 
-def _define_question(term: str, body: str, language: str) -> str:
+def _define_question(term: str, body: str, language: str, title: str) -> str:
     """"What is meant by X?" for a term; "What do the notes say about X?" for a dated event ("1838년 슐라이덴") or a
-    term whose line lists examples rather than defining it ("AI in healthcare : drug development, ..., ...")."""
+    term whose line lists examples rather than defining it ("AI in healthcare : drug development, ..., ..."). Both name
+    the section: "what is meant by 'independent'?" alone has no one answer (readers of the ninth sample)."""
+    dated = bool(_YEAR_OR_NUMBER.search(term))   # "1838년 슐라이덴": a dated event, whatever the key shows of it
+    term = shown_term(term)
     if language == "en":
         words = term.split()
         if words and words[0][1:].islower() and all(w.islower() for w in words[1:]):
             term = term[0].lower() + term[1:]     # "Scarcity" -> "scarcity"; "NVIDIA AI" stays
-    if _YEAR_OR_NUMBER.search(term) or _lists_examples(body):
-        return text("q_about", language, term=term)
-    return text("q_define", language, term=term)
+    if dated or _lists_examples(body):
+        return text("q_about", language, term=term, title=title)
+    return text("q_define", language, term=term, title=title)
 
 
 def text(key: str, language: str, **values) -> str:
@@ -299,7 +302,7 @@ class _Builder:
             if key.rstrip().endswith(":"):
                 continue   # "... it has two parts:": the definition is the list after it, not this line
             if len(key) <= MAX_SHORT_KEY:   # a longer key is a paragraph to recite, not an answer to grade
-                self.add(section, "short", _define_question(shown_term(term), body, lang), key, line.text,
+                self.add(section, "short", _define_question(term, body, lang, section.title), key, line.text,
                          answer_alt=alt_key, evidence_alt=alt_text,
                          id_parts=(_LEGACY_DEFINE[lang].format(term=term), body))
             if len(body) <= 160 and not _echoes(term, body):
