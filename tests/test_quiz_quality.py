@@ -228,3 +228,17 @@ def test_a_define_question_names_its_section_and_a_dated_term_asks_what_the_note
     assert "'세포의 발견' 부분에서 '세포벽'은 무엇인가요?" in questions
     # the date leaves the shown term, not the question's kind: an event is asked what the notes say of it
     assert "'세포의 발견' 부분에서 노트는 '슐라이덴'에 대해 무엇이라고 하나요?" in questions
+
+
+
+def test_no_term_item_asks_for_a_formula_or_an_acronym_as_the_english_term():
+    from rag.study.generate import build_bank
+
+    notes = """# 1. 산과 염기
+
+## 1.1 강염기
+- 수산화 칼륨 (KOH) 은 물에 녹아 수산화 이온을 내놓는 강한 염기이다
+- 중화 반응 (neutralization) 은 산과 염기가 만나 물과 염을 만드는 반응이다
+"""
+    keys = {i.answer for i in build_bank(sections(notes, "ko")) if i.kind == "term"}
+    assert "KOH" not in keys and "neutralization" in keys

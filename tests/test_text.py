@@ -44,3 +44,5 @@ def test_a_term_marked_in_bold_is_the_glossary_term_without_the_words_before_it(
     pairs = {(e.ko, e.en, e.ko_tokens) for e in mine_glossary(lines)}
     assert pairs == {("영양소", "nutrient", ("영양소",)), ("유당불내증", "lactose intolerance", ("유당불내증",)),
                      ("미량 영양소", "micronutrient", ("미량", "영양소"))}
+    # a connective before the term is no part of it
+    assert [(e.ko, e.en) for e in mine_glossary(["반면 변위(displacement)는 직선 거리이다."])] == [("변위", "displacement")]

@@ -32,7 +32,8 @@ FORMAT = "course-rag-index"
 # v3: lines.jsonl also holds each line's own text ("unit"), so evidence selection can use its cosine;
 # v4: the course's labelled questions and their vectors (questions.jsonl, questions.faiss), for the section prior
 # v5: line units without Markdown emphasis marks, glossary terms cut at a bold mark
-FORMAT_VERSION = 5
+# v6: glossary terms without a connective before them ("반면 변위" -> "변위")
+FORMAT_VERSION = 6
 MANIFEST = "manifest.json"
 READERS = ".readers"          # readers hold a shared flock on it while they load the build
 BUILD_LOCK = ".build.lock"    # builders hold an exclusive flock on it while they write, swap and prune

@@ -442,6 +442,8 @@ class _Builder:
                 ko, en = _trim_particles(entry.ko.strip()), entry.en.strip()
                 if len(en) < 3 or en.lower() in ko.lower() or ko.lower() in en.lower():
                     continue
+                if not re.search(r"[a-z]{3}", en):
+                    continue   # "수산화 칼륨 (KOH)", "(DNA)": a formula or an acronym, not an English term to learn
                 if ko not in line.text or en not in line.text:
                     continue
                 if ko in self.terms_asked:

@@ -14,7 +14,9 @@ from .tokenize import tokenize
 
 _PAIR = re.compile(r"(?P<before>[^()\n]*?)\s?\((?P<en>[A-Za-z][A-Za-z0-9 ,&/.'\-]{0,60})\)")
 _MAX_TERM_TOKENS = 4
-_JOINERS = {"및", "과", "와", "위한", "대한"}
+# words that join a term to what comes before it, never part of it: "및 워크로드 균형", "반면 변위(displacement)"
+_JOINERS = {"및", "과", "와", "위한", "대한", "반면", "그러나", "하지만", "또한", "그리고", "즉", "특히", "한편", "따라서",
+            "이때", "또", "다만", "예를", "들어", "이를"}
 
 
 @dataclass(frozen=True)
