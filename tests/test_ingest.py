@@ -117,6 +117,6 @@ def test_answer_lines_carry_no_markdown_emphasis():
     text = ("**pH**\n- pH = -log[H+], and **neutral** water has pH 7.\n* **Acids** have pH below 7.\n"
             "-5 °C is below freezing.\n| Term | Value |\n|---|---|\n| **boiling** | 100 °C |\n")
     units = section_units(Section("d", "1.1", "Acids", "1", "Chemistry", "en", text))
-    # a bold line stays a line (it names what the lines below it are); a minus sign is no bullet
-    assert units == ["pH", "pH = -log[H+], and neutral water has pH 7.", "Acids have pH below 7.",
+    # a bold line heads the line after it (joined, it gives that line its topic); a minus sign is no bullet
+    assert units == ["pH: pH = -log[H+], and neutral water has pH 7.", "Acids have pH below 7.",
                      "-5 °C is below freezing.", "Term: boiling; Value: 100 °C"]

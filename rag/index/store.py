@@ -33,7 +33,8 @@ FORMAT = "course-rag-index"
 # v4: the course's labelled questions and their vectors (questions.jsonl, questions.faiss), for the section prior
 # v5: line units without Markdown emphasis marks, glossary terms cut at a bold mark
 # v6: glossary terms without a connective before them ("반면 변위" -> "변위")
-FORMAT_VERSION = 6
+# v7: a bold heading line joined to the line after it
+FORMAT_VERSION = 7
 MANIFEST = "manifest.json"
 READERS = ".readers"          # readers hold a shared flock on it while they load the build
 BUILD_LOCK = ".build.lock"    # builders hold an exclusive flock on it while they write, swap and prune

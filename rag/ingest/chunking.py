@@ -115,9 +115,14 @@ def chunk_sections(sections: list[Section], max_chars: int = 900, overlap: int =
     return [chunk for section in sections for chunk in chunk_section(section, max_chars, overlap)]
 
 
+# a bold line standing alone heads what follows ("**평균 원자량 구하기**", "**Three-way handshake:**"): alone it is a short
+# line the line leg matches by chance across languages; joined to the line after it, that line carries its topic
+_BOLD_HEADING = re.compile(r"^(\*\*|__)[^*_]+\1\s*:?$")
+
+
 def section_units(section: Section) -> list[str]:
     """Lines of a section as answer units; a table row becomes "header: cell; header: cell"."""
-    units, header = [], None
+    units, header, heading = [], None, ""
     for line in section.text.splitlines():
         stripped = line.strip()
         if not stripped:
@@ -130,12 +135,21 @@ def section_units(section: Section) -> list[str]:
                 header = cells
                 continue
             pairs = [f"{h}: {c}" if h else c for h, c in zip(header, cells) if c]
-            units.append(plain("; ".join(pairs)))
+            row = plain("; ".join(pairs))
+            units.append(f"{heading}: {row}" if heading and row else row)
+            heading = ""
             continue
         header = None
+        if _BOLD_HEADING.match(stripped):
+            heading = plain(stripped).rstrip(":").strip()   # "**평균 원자량 구하기**": it heads the line after it
+            continue
         # a bullet is "-" or "* " (a lone "*" would eat one mark of "**term**", a "-" before a digit is a minus
         # sign); ":" opens a section's summary
-        units.append(plain(re.sub(r"^-(?:\s+|(?![\d.]))|^\*\s+|^:\s*|^\d+\)\s*", "", stripped)))
+        unit = plain(re.sub(r"^-(?:\s+|(?![\d.]))|^\*\s+|^:\s*|^\d+\)\s*", "", stripped))
+        units.append(f"{heading}: {unit}" if heading and unit else unit)
+        heading = ""
+    if heading:
+        units.append(heading)
     return [u for u in units if u]
 
 
