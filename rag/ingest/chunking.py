@@ -135,8 +135,7 @@ def section_units(section: Section) -> list[str]:
                 header = cells
                 continue
             pairs = [f"{h}: {c}" if h else c for h, c in zip(header, cells) if c]
-            row = plain("; ".join(pairs))
-            units.append(f"{heading}: {row}" if heading and row else row)
+            units.append(_headed(heading, plain("; ".join(pairs))))
             heading = ""
             continue
         header = None
@@ -145,12 +144,15 @@ def section_units(section: Section) -> list[str]:
             continue
         # a bullet is "-" or "* " (a lone "*" would eat one mark of "**term**", a "-" before a digit is a minus
         # sign); ":" opens a section's summary
-        unit = plain(re.sub(r"^-(?:\s+|(?![\d.]))|^\*\s+|^:\s*|^\d+\)\s*", "", stripped))
-        units.append(f"{heading}: {unit}" if heading and unit else unit)
+        units.append(_headed(heading, plain(re.sub(r"^-(?:\s+|(?![\d.]))|^\*\s+|^:\s*|^\d+\)\s*", "", stripped))))
         heading = ""
     if heading:
         units.append(heading)
     return [u for u in units if u]
+
+
+def _headed(heading: str, unit: str) -> str:
+    return f"{heading}: {unit}" if heading and unit else unit
 
 
 def line_text(section: Section, unit: str) -> str:
@@ -165,12 +167,13 @@ def section_lines(sections: list[Section], chunks: list[Chunk]) -> list[dict]:
     by_section: dict[tuple[str, str, str], list[int]] = {}
     for position, chunk in enumerate(chunks):
         by_section.setdefault((chunk.doc, chunk.language, chunk.section), []).append(position)
+    plain_texts = [plain(chunk.text) for chunk in chunks]   # once, not once per line
     lines = []
     for section in sections:
         positions = by_section.get((section.doc, section.language, section.section))
         if not positions:
             continue
         for unit in section_units(section):
-            holder = next((p for p in positions if unit in plain(chunks[p].text)), positions[0])
+            holder = next((p for p in positions if unit in plain_texts[p]), positions[0])
             lines.append({"chunk": holder, "unit": unit, "text": line_text(section, unit)})
     return lines

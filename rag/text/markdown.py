@@ -2,8 +2,8 @@
 
 Teachers' Markdown notes mark terms in bold ("The **mean** is ...") and write run-in sub-headings as bold lines
 ("**pH**" above the lines about it). Quoted as evidence or offered as a quiz choice, the marks are noise (and a
-bullet rule that strips one "*" leaves "*pH**"). A bold line standing alone stays a line: "**평균 원자량 구하기**"
-(working out an average atomic mass) is what tells a how-to question that the lines below are its steps.
+bullet rule that strips one "*" leaves "*pH**"). A bold line standing alone heads the line after it and is joined to
+it there (``rag.ingest.chunking.section_units``): "**평균 원자량 구하기**" tells a how-to question what the steps below are.
 """
 from __future__ import annotations
 
